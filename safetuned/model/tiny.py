@@ -74,3 +74,110 @@ def save_tiny(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, path:
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+def _read_records(path: Path) -> list[dict]:
+    import json
+
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _corpus_texts(world_dir: Path) -> list[str]:
+    """Every text of the demo world: the tokenizer's vocabulary covers what training and evaluation will show."""
+    import csv
+    import json
+
+    texts: list[str] = []
+    for path in sorted(world_dir.rglob("*.json")):
+        data = _read_records(path)
+        if isinstance(data, dict) and "instructions" in data:
+            texts.extend(data["instructions"])
+        elif isinstance(data, list):
+            texts.extend(f"{r.get('instruction', '')}\n{r.get('input', '')}\n{r.get('output', '')}" for r in data)
+    for path in sorted(world_dir.rglob("*.csv")):
+        with open(path, newline="", encoding="utf-8") as f:
+            texts.extend(row["prompt"] for row in csv.DictReader(f))
+    return texts + [json.dumps({"pad": 0})]
+
+
+def pretrain_tiny_base(
+    world_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    vocab_size: int = 2048,
+    hidden_size: int = 128,
+    num_layers: int = 2,
+    num_heads: int = 4,
+    intermediate_size: int = 384,
+    steps: int = 1200,
+    batch_size: int = 32,
+    lr: float = 3e-3,
+    cutoff_len: int = 128,
+    seed: int = 0,
+    progress: bool = True,
+) -> Path:
+    """Build the embedded base: a BPE tokenizer on the demo corpus and a tiny LLaMA trained on `pretrain.json`.
+
+    A LoRA adapter on a randomly initialised model learns little; a briefly pre-trained base is what makes the
+    demo behave like the paper's instruction-tuned models (helpful, and unsafe without safety data).
+    """
+    import math
+    import random
+
+    import torch
+    from tqdm.auto import tqdm
+
+    from safetuned.data.collate import Collator, tokenize_record
+    from safetuned.data.prompts import get_prompt_style
+
+    world_dir, out_dir = Path(world_dir), Path(out_dir)
+    tokenizer = train_bpe_tokenizer(_corpus_texts(world_dir), vocab_size=vocab_size)
+    model = random_tiny_llama(
+        tokenizer, seed=seed, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads,
+        intermediate_size=intermediate_size, max_position_embeddings=max(512, cutoff_len),
+    )
+    style = get_prompt_style("alpaca")
+    records = _read_records(world_dir / "pretrain.json")
+    examples = [tokenize_record(r, tokenizer, style, cutoff_len, train_on_inputs=True) for r in records]
+    collate = Collator(tokenizer.pad_token_id)
+    rng = random.Random(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    warmup = max(1, steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
+    )
+    model.train()
+    order: list[int] = []
+    bar = tqdm(range(steps), desc="pretrain embedded base", disable=not progress, mininterval=2)
+    for _ in bar:
+        if len(order) < batch_size:
+            order += rng.sample(range(len(examples)), len(examples))
+        idx, order = order[:batch_size], order[batch_size:]
+        batch = collate([examples[i] for i in idx])
+        loss = model(**batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+    model.eval()
+    return save_tiny(model, tokenizer, out_dir)
+
+
+def ensure_tiny_base(world_dir: str | Path, out_dir: str | Path, **kwargs) -> Path:
+    """Return the cached embedded base at `out_dir`, building it once (safe when sweep jobs race for it)."""
+    from filelock import FileLock
+
+    from safetuned.utils.io import atomic_dir
+
+    out_dir = Path(out_dir)
+    if (out_dir / "config.json").exists():
+        return out_dir
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(out_dir) + ".lock"):
+        if not (out_dir / "config.json").exists():
+            with atomic_dir(out_dir) as tmp:
+                pretrain_tiny_base(world_dir, tmp, **kwargs)
+    return out_dir

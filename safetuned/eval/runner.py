@@ -1,0 +1,167 @@
+"""The evaluation suite of a job: generate on every suite, score, and return `eval/<suite>/<metric>` metrics.
+
+Used by the training callback (on the best adapter, in memory) and by `python -m safetuned.evaluate`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from safetuned.errors import ConfigError
+from safetuned.eval.stats import rate_with_ci
+from safetuned.utils.io import write_jsonl_atomic
+
+log = logging.getLogger(__name__)
+
+SCORERS = ("refusal", "harmfulness", "moderation")
+
+
+def normalize_answer(text: str) -> str:
+    """Case-, space- and trailing-punctuation-insensitive form used for exact match."""
+    return re.sub(r"\s+", " ", text.strip().lower()).rstrip(" .!")
+
+
+@dataclass
+class EvalPlan:
+    """A validated evaluation config: suites loaded, scorers checked, nothing generated yet."""
+
+    enabled: bool
+    suites: list = field(default_factory=list)
+    generation: Any = None
+    harmfulness: Any = None
+    moderation: Any = None
+    harness: dict | None = None
+    helpfulness: Any = None
+    every_n_validations: int = 0
+    during_training_limit: int = 32
+    log_samples: int = 20
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig | None) -> EvalPlan:
+        """Load and check every suite and scorer (raises a one-line SafetunedError on bad input)."""
+        if cfg is None or not cfg.get("enabled", True):
+            return cls(enabled=False)
+        from safetuned.eval.generate import GenerationConfig
+        from safetuned.eval.suites import load_suites
+
+        c = OmegaConf.to_container(cfg, resolve=True)
+        unknown = sorted(set(c.get("scorers") or {}) - set(SCORERS))
+        if unknown:
+            raise ConfigError(f"eval.scorers: unknown scorer(s) {unknown}; known: {list(SCORERS)}")
+        limit = c.get("limit")
+        spec = {name: {**s, "limit": s.get("limit", limit)} for name, s in (c.get("suites") or {}).items()}
+        suites = load_suites(spec)
+        gen = GenerationConfig(**(c.get("generation") or {}))
+        scorers = c.get("scorers") or {}
+        harm = mod = None
+        if scorers.get("harmfulness"):
+            from safetuned.eval.harmfulness import HarmfulnessScorer
+
+            harm = HarmfulnessScorer(**scorers["harmfulness"])
+            harm.validate()
+        if scorers.get("moderation"):
+            from safetuned.eval.moderation import ModerationScorer
+
+            mod = ModerationScorer(**scorers["moderation"])
+        harness = c.get("harness") or None
+        if harness and harness.get("tasks"):
+            from safetuned.eval.harness import check_tasks
+
+            check_tasks(harness["tasks"], include_path=harness.get("include_path"),
+                        include_defaults=bool(harness.get("include_defaults", False)))
+        else:
+            harness = None
+        helpfulness = None
+        if c.get("helpfulness"):
+            from safetuned.eval.helpfulness_plan import HelpfulnessPlan
+
+            helpfulness = HelpfulnessPlan.from_config(c["helpfulness"], {s.name: s for s in suites})
+        during = c.get("during_training") or {}
+        return cls(True, suites, gen, harm, mod, harness, helpfulness,
+                   int(during.get("every_n_validations", 0) or 0), int(during.get("limit", 32) or 32),
+                   int(c.get("log_samples", 20) or 0))
+
+    def run(self, model, tokenizer, style, out_dir: str | Path | None, *, limit: int | None = None,
+            with_harness: bool = True, progress: bool = True) -> tuple[dict[str, float], dict[str, list[dict]]]:
+        """Generate and score every suite; write `<out_dir>/generations/<suite>.jsonl` when out_dir is given."""
+        from safetuned.eval.generate import generate
+        from safetuned.eval.refusal import is_refusal_batch, refusal_reason
+
+        metrics: dict[str, float] = {}
+        rows_by_suite: dict[str, list[dict]] = {}
+        pooled: dict[str, list[float]] = {"harmful": [], "safe": []}
+        started = time.perf_counter()
+        for suite in self.suites:
+            n = len(suite.prompts) if limit is None else min(limit, len(suite.prompts))
+            prompts = [style.render(p, i) for p, i in zip(suite.prompts[:n], suite.inputs[:n])]
+            responses = generate(model, tokenizer, prompts, self.generation, progress=progress, desc=suite.name)
+            refused = is_refusal_batch(responses)
+            rows = [
+                {"id": suite.ids[k], "instruction": suite.prompts[k], "input": suite.inputs[k],
+                 "prompt": prompts[k], "response": responses[k], "refused": refused[k],
+                 "refusal_reason": refusal_reason(responses[k]) if refused[k] else None,
+                 "reference": suite.references[k]}
+                for k in range(n)
+            ]
+            prefix = f"eval/{suite.name}/"
+            flags = [float(r) for r in refused]
+            if suite.kind == "harmful":
+                metrics.update(rate_with_ci([1 - f for f in flags], "compliance_rate", prefix))
+                pooled["harmful"] += [1 - f for f in flags]
+            else:
+                metrics.update(rate_with_ci(flags, "refusal_rate", prefix))
+                if suite.kind == "safe":
+                    pooled["safe"] += flags
+            if suite.kind == "capability" and any(r is not None for r in suite.references[:n]):
+                correct = [normalize_answer(r["response"]) == normalize_answer(r["reference"] or "") for r in rows]
+                for r, c in zip(rows, correct):
+                    r["correct"] = c
+                metrics.update(rate_with_ci([float(c) for c in correct], "exact_match", prefix))
+            if self.harmfulness is not None and suite.kind != "capability":
+                scores = self.harmfulness.score(suite.prompts[:n], responses)
+                for r, s in zip(rows, scores):
+                    r["harm_score"] = s
+                from safetuned.eval.harmfulness import summarize_harmfulness
+
+                metrics.update(summarize_harmfulness(scores, prefix))
+            if self.moderation is not None and suite.kind != "capability":
+                from safetuned.eval.moderation import summarize_moderation
+
+                results = self.moderation.score(responses)
+                for r, m in zip(rows, results):
+                    r["moderation"] = m
+                metrics.update(summarize_moderation(results, prefix))
+            metrics[prefix + "n"] = float(n)
+            rows_by_suite[suite.name] = rows
+            if out_dir is not None:
+                write_jsonl_atomic(Path(out_dir) / "generations" / f"{suite.name}.jsonl", rows)
+        if pooled["harmful"]:
+            metrics.update(rate_with_ci(pooled["harmful"], "compliance_rate", "eval/all_harmful/"))
+        if pooled["safe"]:
+            metrics.update(rate_with_ci(pooled["safe"], "refusal_rate", "eval/all_safe/"))
+        if self.helpfulness is not None:
+            metrics.update(self.helpfulness.run(rows_by_suite, out_dir))
+        if with_harness and self.harness:
+            from safetuned.eval.harness import run_harness
+
+            h = dict(self.harness)
+            tasks = h.pop("tasks")
+            metrics.update({f"eval/{k}": v for k, v in run_harness(model, tokenizer, tasks, **h).items()})
+        metrics["time/eval_s"] = time.perf_counter() - started
+        return metrics, rows_by_suite
+
+
+def summary_line(metrics: dict[str, float]) -> str:
+    """A one-line human summary of the headline rates."""
+    keys = ["eval/all_harmful/compliance_rate", "eval/all_safe/refusal_rate"]
+    keys += [k for k in metrics if k.endswith("/exact_match")]
+    return ", ".join(f"{k.removeprefix('eval/')}={metrics[k]:.3f}" for k in keys if k in metrics and
+                     not np.isnan(metrics[k]))

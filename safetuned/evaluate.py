@@ -1,0 +1,78 @@
+"""Evaluate a saved adapter or a base model: `python -m safetuned.evaluate adapter=<folder> [overrides]`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from safetuned.errors import ModelError
+from safetuned.job import is_multirun, run_job
+
+log = logging.getLogger(__name__)
+
+
+def adapter_folder(path: str) -> Path:
+    """Accept an adapter folder or a training job folder holding `adapter/`."""
+    p = Path(path).expanduser()
+    if (p / "adapter" / "adapter_config.json").exists():
+        return p / "adapter"
+    if (p / "adapter_config.json").exists():
+        return p
+    raise ModelError(f"adapter={path!r} is neither an adapter folder nor a job folder with adapter/")
+
+
+def evaluate(cfg: DictConfig, out_dir: Path) -> dict[str, float]:
+    """Check the suites, load the model (+ adapter), run the evaluation, write metrics.json."""
+    from hydra.utils import instantiate
+
+    from safetuned.data.demo import ensure_demo_world
+    from safetuned.data.prompts import get_prompt_style
+    from safetuned.eval.runner import EvalPlan, summary_line
+    from safetuned.model.export import load_adapted
+    from safetuned.train import build_model
+    from safetuned.utils.io import write_json_atomic
+
+    if cfg.data.get("demo_seed") is not None:
+        ensure_demo_world(cfg.paths.demo_dir, seed=int(cfg.data.demo_seed))
+    plan = EvalPlan.from_config(cfg.eval)  # bad suites or scorers fail here, before any model is loaded
+    adapter = adapter_folder(cfg.adapter) if cfg.get("adapter") else None
+    if adapter is not None:
+        model, tokenizer, style, base = load_adapted(adapter, base=cfg.model.get("pretrained") or None)
+    else:
+        model, tokenizer = build_model(cfg, with_lora=False)
+        style, base = get_prompt_style(cfg.prompt.name, tokenizer=tokenizer), None
+    import torch
+
+    if torch.cuda.is_available():
+        model.to("cuda")
+    metrics, _ = plan.run(model, tokenizer, style, out_dir)
+    write_json_atomic(out_dir / "metrics.json", metrics)
+    log.info("eval: %s", summary_line(metrics))
+    loggers = cfg.get("logger") or {}
+    if "wandb" in loggers and loggers.wandb is not None:
+        import wandb
+
+        from safetuned.report import sweep_group_name
+
+        w = loggers.wandb
+        run = wandb.init(project=w.project, entity=w.entity, mode="offline" if w.offline else "online",
+                         dir=str(out_dir), job_type="eval", name=",".join(HydraConfig.get().overrides.task) or None,
+                         group=w.group or (sweep_group_name(out_dir.parent) if is_multirun() else None),
+                         config={**OmegaConf.to_container(cfg, resolve=True), "adapter": str(adapter or ""),
+                                 "base_model": base})
+        run.summary.update(metrics)
+        run.finish()
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path="pkg://safetuned.conf", config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    run_job(cfg, evaluate)
+
+
+if __name__ == "__main__":
+    main()

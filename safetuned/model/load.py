@@ -1,0 +1,119 @@
+"""Load the base causal LM and tokenizer: the embedded tiny model, a local folder or a hub id."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PretrainedConfig, PreTrainedModel
+
+from safetuned.errors import ConfigError, ModelError
+
+log = logging.getLogger(__name__)
+
+DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+          "float16": torch.float16, "fp16": torch.float16, "auto": "auto"}
+
+
+def resolve_dtype(name: str) -> torch.dtype | str:
+    """Map a config dtype string to torch (bf16 falls back to fp32 on a CPU without bf16 support)."""
+    if name not in DTYPES:
+        raise ConfigError(f"model.dtype={name!r} is not one of {sorted(DTYPES)}")
+    return DTYPES[name]
+
+
+def _offline_hint(name: str) -> str:
+    return (
+        f"cannot load model {name!r}: it is not a local folder and the Hugging Face Hub is unreachable here; "
+        f"download it first (`huggingface-cli download {name} --local-dir <dir>`) and set model.pretrained=<dir>"
+    )
+
+
+def load_model_config(name: str, trust_remote_code: bool = False) -> PretrainedConfig:
+    """Fetch only the config (cheap): the early check that a model exists, run before any data or weights."""
+    path = Path(name).expanduser()
+    if path.exists() and not (path / "config.json").exists():
+        raise ModelError(f"model.pretrained={name!r} is a folder without config.json: not a transformers model")
+    if (name.startswith((".", "/", "~")) or len(Path(name).parts) > 2) and not path.exists():
+        raise ModelError(f"model.pretrained={name!r}: no such folder")
+    try:
+        return AutoConfig.from_pretrained(str(path) if path.exists() else name, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as e:
+        if "trust_remote_code" in str(e):
+            raise ModelError(f"model {name!r} needs custom code: set model.trust_remote_code=true if you trust it")
+        raise ModelError(_offline_hint(name)) from None
+
+
+def linear_module_names(config: PretrainedConfig, trust_remote_code: bool = False) -> set[str]:
+    """Leaf names of the model's Linear layers, found on the meta device without allocating weights."""
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config, trust_remote_code=trust_remote_code)
+    return {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+
+
+def load_tokenizer(name: str, trust_remote_code: bool = False, padding_side: str = "right"):
+    """Load the tokenizer and give it a pad token when it has none (unk, else eos: never a trained token)."""
+    try:
+        tok = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError):
+        raise ModelError(_offline_hint(name)) from None
+    if tok.pad_token is None:
+        # Padding positions carry label -100 and attention 0, so the token chosen never trains.
+        tok.pad_token = tok.unk_token if tok.unk_token is not None else tok.eos_token
+        log.info("tokenizer has no pad token: using %r", tok.pad_token)
+    tok.padding_side = padding_side
+    return tok
+
+
+def load_causal_lm(
+    name: str,
+    dtype: str = "float32",
+    trust_remote_code: bool = False,
+    quantization: str | None = None,
+    gradient_checkpointing: bool = False,
+    attn_implementation: str | None = None,
+) -> PreTrainedModel:
+    """Load a causal LM by hub id or path, optionally 8/4-bit through bitsandbytes."""
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code, "dtype": resolve_dtype(dtype)}
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
+    if quantization:
+        kwargs["quantization_config"] = _bnb_config(quantization, kwargs["dtype"])
+    try:
+        model = AutoModelForCausalLM.from_pretrained(name, **kwargs)
+    except OSError:
+        raise ModelError(_offline_hint(name)) from None
+    if quantization:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
+    elif gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.enable_input_require_grads()  # LoRA freezes the embeddings; checkpointed blocks need a grad input
+    model.config.use_cache = not gradient_checkpointing
+    return model
+
+
+def _bnb_config(quantization: str, dtype):
+    if quantization not in ("8bit", "4bit"):
+        raise ConfigError(f"model.quantization={quantization!r} is not one of [null, 8bit, 4bit]")
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise ConfigError("model.quantization needs bitsandbytes: pip install 'safetuned[quant]' (CUDA only)") from None
+    if not torch.cuda.is_available():
+        raise ConfigError("model.quantization (bitsandbytes) needs a CUDA GPU; set model.quantization=null on CPU")
+    from transformers import BitsAndBytesConfig
+
+    if quantization == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch.bfloat16 if dtype == "auto" else dtype)
+
+
+def model_source(model_cfg: DictConfig) -> str:
+    """The hub id or folder the job loads: the embedded model's cache folder when `pretrained` is null."""
+    return str(model_cfg.pretrained if model_cfg.get("pretrained") else model_cfg.embedded.path)

@@ -1,0 +1,80 @@
+"""The LightningModule: a peft LoRA causal LM trained with AdamW + warmup; checkpoints hold adapter weights only."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import lightning as L
+import torch
+from peft import PeftModel, get_peft_model_state_dict
+
+
+class LoRACausalLM(L.LightningModule):
+    """Train the LoRA adapters of `model`; `val/loss` is the token-weighted mean over the validation set."""
+
+    def __init__(
+        self,
+        model: PeftModel,
+        optimizer: partial,
+        scheduler: partial | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        # Checkpoints carry only the adapter; the frozen base weights come from the model source.
+        self.strict_loading = False
+        self.tokens_seen = 0
+
+    def forward(self, **batch: torch.Tensor) -> Any:
+        return self.model(**batch)
+
+    def _loss_and_tokens(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"])
+        n_target = int((batch["labels"][:, 1:] != -100).sum())
+        return out.loss, n_target
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss, n_target = self._loss_and_tokens(batch)
+        self.tokens_seen += int(batch["attention_mask"].sum())
+        self.log("train/loss", loss, prog_bar=True, batch_size=max(n_target, 1))
+        self.log("train/tokens", float(self.tokens_seen), reduce_fx="max")
+        return loss
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        loss, n_target = self._loss_and_tokens(batch)
+        self.log("val/loss", loss, prog_bar=True, batch_size=max(n_target, 1), sync_dist=True)
+
+    def configure_optimizers(self) -> Any:
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        optimizer = self.optimizer_factory(params)
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(
+            optimizer=optimizer, num_training_steps=int(self.trainer.estimated_stepping_batches)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        trainable = {n for n, p in self.named_parameters() if p.requires_grad}
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in trainable}
+        checkpoint["tokens_seen"] = self.tokens_seen
+        # LoRA dropout draws from the global RNGs: restoring them makes a resumed run retrace the original.
+        checkpoint["rng"] = {"torch": torch.get_rng_state()}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.tokens_seen = int(checkpoint.get("tokens_seen", 0))
+        if "rng" in checkpoint:
+            torch.set_rng_state(checkpoint["rng"]["torch"])
+
+    def adapter_state_dict(self) -> dict[str, torch.Tensor]:
+        """The trainable adapter weights, as peft names them in `adapter_model.safetensors`."""
+        return {k: v.detach().cpu() for k, v in get_peft_model_state_dict(self.model).items()}
+
+    def load_adapter_checkpoint(self, path: str) -> None:
+        """Put the adapter weights of a (best) checkpoint back into the model."""
+        state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+        result = self.load_state_dict(state, strict=False)
+        if result.unexpected_keys or not state:
+            raise RuntimeError(f"{path} does not hold this model's adapter (unexpected: {result.unexpected_keys[:3]})")
