@@ -221,6 +221,22 @@ def resume_checkpoint(cfg: DictConfig, job_dir: Path) -> str | None:
     return resume
 
 
+def configure_threads(cfg: DictConfig) -> None:
+    """Torch CPU threads: `num_threads` when set; under the joblib launcher, the cores shared among its jobs."""
+    import os
+
+    import torch
+
+    n = cfg.get("num_threads")
+    if not n and HydraConfig.initialized():
+        launcher = HydraConfig.get().get("launcher") or {}
+        if "Joblib" in str(launcher.get("_target_", "")):
+            jobs = int(launcher.get("n_jobs", 1) or 1)
+            n = max(1, (os.cpu_count() or 1) // (jobs if jobs > 0 else os.cpu_count() or 1))
+    if n:
+        torch.set_num_threads(int(n))
+
+
 def train(cfg: DictConfig, job_dir: Path) -> dict[str, float]:
     """One training job: plan, build, fit, export the best adapter, evaluate, write metrics.json."""
     import lightning as L
@@ -234,8 +250,7 @@ def train(cfg: DictConfig, job_dir: Path) -> dict[str, float]:
     from safetuned.model.module import LoRACausalLM
     from safetuned.utils.io import write_json_atomic
 
-    if cfg.get("num_threads"):
-        torch.set_num_threads(int(cfg.num_threads))
+    configure_threads(cfg)
     plan = plan_job(cfg)
     rank_zero = int(__import__("os").environ.get("LOCAL_RANK", 0)) == 0
     if rank_zero:

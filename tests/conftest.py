@@ -1,0 +1,62 @@
+"""Shared fixtures: the real composed config, shrunk so a whole train + evaluate job runs in seconds on a CPU."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+REPO = Path(__file__).resolve().parents[1]
+
+# A model and run small enough for CI; the shapes and code paths are the real ones.
+TINY_OVERRIDES = [
+    "model.embedded.hidden_size=64",
+    "model.embedded.intermediate_size=128",
+    "model.embedded.vocab_size=1024",
+    "model.embedded.steps=150",
+    "data.base.n=400",
+    "data.micro_batch_size=16",
+    "data.batch_size=16",
+    "data.cutoff_len=96",
+    "trainer.max_epochs=2",
+    "trainer.enable_progress_bar=false",
+    "val_every_n_steps=10",
+    "optim.scheduler.num_warmup_steps=5",
+    "eval.limit=12",
+    "eval.generation.max_new_tokens=24",
+    "eval.harness.limit=16",
+    "logger=csv",
+]
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """One cache per test session (demo world, tiny base model, tokenized data), shared by the tests."""
+    path = tmp_path_factory.mktemp("safetuned-cache")
+    os.environ["SAFETUNED_CACHE"] = str(path)
+    return path
+
+
+def compose_cfg(config_name: str, overrides: list[str], output_dir: Path, cache_dir: Path) -> DictConfig:
+    """Compose a shipped config the way `hydra.main` does, with the runtime paths pointed at tmp folders."""
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="safetuned.conf", version_base="1.3"):
+        cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(output_dir)
+        cfg.hydra.runtime.cwd = str(REPO)
+        cfg.hydra.job.num = 0
+        cfg.paths.cache_dir = str(cache_dir)
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+@pytest.fixture
+def tiny_train_cfg(tmp_path, cache_dir) -> DictConfig:
+    """The training config with TINY_OVERRIDES, writing into tmp_path/job."""
+    return compose_cfg("train", TINY_OVERRIDES, tmp_path / "job", cache_dir)
