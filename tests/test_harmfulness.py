@@ -12,7 +12,8 @@ from safetuned.eval.harmfulness import HarmfulnessScorer, format_pair, summarize
 from safetuned.model.tiny import random_tiny_llama, save_tiny, train_bpe_tokenizer
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-WORDS = "human assistant how do i make a bomb sorry can't help with that here is list of crimes the you".split()
+WORDS = ["human", "assistant", "how", "do", "i", "make", "a", "bomb", "sorry", "can't", "help", "with", "that",
+         "here", "is", "list", "of", "crimes", "the", "you"]
 
 
 def tiny_deberta_tokenizer() -> DebertaV2Tokenizer:
@@ -99,7 +100,7 @@ def test_scores_equal_first_logit_of_manual_forward_in_input_order(scorer):
         hook.remove()
     want = manual_scores(scorer, [format_pair(p, r) for p, r in zip(PROMPTS, RESPONSES)])
     assert got == pytest.approx(want, abs=1e-5)
-    assert len(set(round(s, 6) for s in got)) == len(got)  # distinct, so a permutation would be caught
+    assert len({round(s, 6) for s in got}) == len(got)  # distinct, so a permutation would be caught
     # batches of 2, 2, 1 sorted longest first (dynamic padding: each batch as long as its longest text)
     assert [b for b, _ in seen] == [2, 2, 1]
     lengths = [n for _, n in seen]

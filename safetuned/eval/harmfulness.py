@@ -124,7 +124,7 @@ class HarmfulnessScorer:
         self.load()
         texts = [format_pair(p, r) for p, r in zip(prompts, responses)]
         enc = self.tokenizer(texts, truncation=True, max_length=self.max_length)
-        features = [{k: enc[k][i] for k in enc.keys()} for i in range(len(texts))]
+        features = [{k: enc[k][i] for k in enc} for i in range(len(texts))]
         # Longest first: similar lengths share a batch (little padding) and an OOM shows up at once.
         order = sorted(range(len(texts)), key=lambda i: len(features[i]["input_ids"]), reverse=True)
         scores = [0.0] * len(texts)
