@@ -1,0 +1,57 @@
+"""Hydra callbacks: build the sweep report when a multirun ends (registered in conf/hydra/default.yaml)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
+
+
+class ReportOnMultirunEnd(Callback):
+    """Write `report.{csv,md,html}` and plots into the sweep folder after the last job; never fails the sweep.
+
+    `wandb`: "auto" logs the report to W&B when the sweep's config has a `logger.wandb` section (same project,
+    entity and offline setting as the jobs), true/false force it on/off. `x_key` picks the plots' x axis.
+    """
+
+    def __init__(self, wandb: bool | str = "auto", x_key: str | None = None) -> None:
+        self.wandb = wandb
+        self.x_key = x_key
+        self.sweep_dir: str | None = None
+        self.report: Any = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # Read the sweep folder now: `${now:...}` in it is resolved (and cached) at the sweep's start.
+        try:
+            self.sweep_dir = str(config.hydra.sweep.dir)
+        except Exception:  # noqa: BLE001 - resolved again at the end
+            self.sweep_dir = None
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        try:
+            from safetuned.report import log_report_to_wandb, summarize_sweep
+
+            sweep_dir = self.sweep_dir or str(config.hydra.sweep.dir)
+            self.report = summarize_sweep(sweep_dir, x_key=self.x_key)
+            log.info("sweep report: %s", self.report.files.get("html"))
+            settings = self._wandb_settings(config)
+            if settings is not None:
+                log_report_to_wandb(self.report, **settings)
+        except Exception as e:  # noqa: BLE001 - a report problem must not fail a finished sweep
+            log.warning("could not build the sweep report (%s: %s); run `python -m safetuned.report %s`",
+                        type(e).__name__, e, self.sweep_dir or "<sweep folder>")
+
+    def _wandb_settings(self, config: DictConfig) -> dict[str, Any] | None:
+        """project/entity/mode for the report run, from the jobs' `logger.wandb` config; None = don't log."""
+        if self.wandb is False or str(self.wandb).lower() in ("false", "off", "none"):
+            return None
+        w = OmegaConf.select(config, "logger.wandb", default=None)
+        if w is None and self.wandb == "auto":
+            return None
+        w = w or {}
+        return {"project": w.get("project") or "safetuned", "entity": w.get("entity"),
+                "mode": "offline" if w.get("offline", True) else "online"}
