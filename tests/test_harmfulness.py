@@ -67,7 +67,7 @@ def manual_scores(scorer: HarmfulnessScorer, texts: list[str]) -> list[float]:
     with torch.no_grad():
         for t in texts:
             enc = scorer.tokenizer(t, truncation=True, max_length=scorer.max_length, return_tensors="pt")
-            out.append(scorer.model(**enc).logits[0, 0].item())
+            out.append(scorer.model(**enc.to(scorer.device)).logits[0, 0].item())
     return out
 
 
