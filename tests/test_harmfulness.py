@@ -141,7 +141,7 @@ def test_causal_lm_is_rejected(tmp_path):
     with pytest.raises(ModelError) as e:
         HarmfulnessScorer(str(path)).validate()
     msg = str(e.value)
-    assert "\n" not in msg and "eval.harmfulness.model" in msg
+    assert "\n" not in msg and "eval.scorers.harmfulness.model" in msg
     assert "LlamaForCausalLM" in msg and "ForSequenceClassification" in msg
 
 
@@ -153,7 +153,7 @@ def test_offline_hub_id_names_download_and_config_key(monkeypatch):
         HarmfulnessScorer(model).validate()
     msg = str(e.value)
     assert "\n" not in msg
-    assert "eval.harmfulness.model" in msg and f"hf download {model}" in msg
+    assert "eval.scorers.harmfulness.model" in msg and f"hf download {model}" in msg
 
 
 def test_missing_local_folder(tmp_path):
@@ -166,7 +166,7 @@ def test_missing_local_folder(tmp_path):
 def test_bad_settings_fail_early():
     with pytest.raises(ModelError, match="batch_size"):
         HarmfulnessScorer("x/y", batch_size=0)
-    with pytest.raises(ModelError, match="eval.harmfulness.model"):
+    with pytest.raises(ModelError, match="eval.scorers.harmfulness.model"):
         HarmfulnessScorer("  ")
 
 

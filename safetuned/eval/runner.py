@@ -131,7 +131,7 @@ class EvalPlan:
                     r["harm_score"] = s
                 from safetuned.eval.harmfulness import summarize_harmfulness
 
-                metrics.update(summarize_harmfulness(scores, prefix))
+                metrics.update(summarize_harmfulness(scores, prefix, threshold=self.harmfulness.threshold))
             if self.moderation is not None and suite.kind != "capability":
                 from safetuned.eval.moderation import summarize_moderation
 
