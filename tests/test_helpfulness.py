@@ -71,7 +71,7 @@ def test_single_order_keeps_position_bias_and_uses_seed():
     assert again.metrics == res.metrics
 
 
-def test_win_rate_and_ci_with_unbiased_judge():
+def test_win_rate_and_ci_with_unbiased_judge(tmp_path):
     outs = ["a green apple", "crimson", "Rome", "Jupiter"]
     refs = ["pear", "blue", "Reykjavik", "Mars"]
     res = evaluate_helpfulness(INSTR, outs, refs, Longer(), progress=False)
@@ -80,6 +80,9 @@ def test_win_rate_and_ci_with_unbiased_judge():
     assert m["win_rate"] == 0.75
     assert 0.0 <= m["win_rate_ci_low"] < m["win_rate"] < m["win_rate_ci_high"] <= 1.0
     assert res.prefixed()["eval/helpfulness/win_rate"] == 0.75
+    res.save_records(tmp_path / "helpfulness.jsonl")
+    saved = [json.loads(line) for line in (tmp_path / "helpfulness.jsonl").read_text().splitlines()]
+    assert [r["score"] for r in saved] == [1.0, 1.0, 0.0, 1.0]
     assert set(res.prefixed()) >= {"eval/helpfulness/n", "eval/helpfulness/n_invalid",
                                    "eval/helpfulness/win_rate_ci_low", "eval/helpfulness/win_rate_ci_high"}
 

@@ -19,6 +19,7 @@ import numpy as np
 from safetuned.errors import ConfigError, DataError
 from safetuned.eval.judge import Comparison, Judge, Verdict, compare_many, is_correct
 from safetuned.eval.stats import rate_with_ci
+from safetuned.utils.io import write_jsonl_atomic
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,10 @@ class HelpfulnessResult:
     def prefixed(self, prefix: str = "eval/helpfulness/") -> dict[str, float]:
         """The metrics under `prefix`, as the integrator logs them."""
         return {f"{prefix}{k}": v for k, v in self.metrics.items()}
+
+    def save_records(self, path: str | Path) -> None:
+        """Write the per-item records as JSONL, atomically."""
+        write_jsonl_atomic(path, self.records)
 
 
 def _check_len(name: str, values: Sequence | None, n: int) -> None:

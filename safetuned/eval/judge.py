@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import sqlite3
@@ -146,6 +147,7 @@ REMINDER = ('Your reply could not be read as a verdict. Reply with exactly one o
 
 _EXACT = re.compile(r"(?:output\s*)?\(?\s*([ab])\s*\)?", re.IGNORECASE)
 _LINE_START = re.compile(r"^\s*output\s*\(\s*([ab])\s*\)", re.IGNORECASE | re.MULTILINE)
+_ANYWHERE = re.compile(r"output\s*\(\s*([ab])\s*\)", re.IGNORECASE)
 
 
 def build_messages(instruction: str, output_a: str, output_b: str) -> list[dict[str, str]]:
@@ -158,7 +160,7 @@ def parse_verdict(text: str | None) -> str | None:
     """"a" or "b" from a judge's reply, None when it names neither or both.
 
     Accepts the exact answer ("Output (a)", with markdown, quotes or a final period) or, in a longer reply,
-    lines that start with "Output (x)" as long as they all name the same answer.
+    lines that start with "Output (x)" as long as the reply names no other output anywhere.
     """
     if not text:
         return None
@@ -167,7 +169,9 @@ def parse_verdict(text: str | None) -> str | None:
     if m:
         return m.group(1).lower()
     found = {x.lower() for x in _LINE_START.findall(text)}
-    return found.pop() if len(found) == 1 else None
+    if len(found) == 1 and {x.lower() for x in _ANYWHERE.findall(text)} == found:
+        return found.pop()
+    return None
 
 
 def cache_key(model: str, instruction: str, output_a: str, output_b: str) -> str:
@@ -264,7 +268,15 @@ class OpenAIJudge:
         return (f"OpenAIJudge(model={self.model!r}, base_url={self.base_url!r}, api_key_env={self.api_key_env!r}, "
                 f"cache={str(self.cache.path) if self.cache else None!r})")
 
+    def close(self) -> None:
+        """Close the HTTP client and the cache."""
+        self._client.close()
+        if self.cache is not None:
+            self.cache.close()
+
     def compare(self, instruction: str, output_a: str, output_b: str, *, gold: str | None = None) -> Verdict:
+        """The verdict from the cache, or from the endpoint (invalid verdicts are cached too: delete the cache
+        file to ask again)."""
         key = cache_key(self.model, instruction, output_a, output_b)
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             return hit
@@ -331,7 +343,7 @@ def preference_to_winner(preference: Any) -> str:
         p = float(preference)
     except (TypeError, ValueError):
         return "invalid"
-    if p != p or p < 0 or p > 2:
+    if math.isnan(p) or p < 0 or p > 2:
         return "invalid"
     if p == 0 or p == 1.5:
         return "tie"
