@@ -48,7 +48,10 @@ CAPTIONS = {
     "tradeoff": "Each finished job's pooled harmful compliance against its pooled safe-prompt refusal; "
                 "the lower-left corner is safe without exaggerated safety.",
 }
-HARM_METRICS = ("compliance_rate", "harmfulness_mean", "flagged_rate")
+# Per-suite harmfulness numbers: compliance with harmful prompts, the reward model's score and over-threshold
+# rate (`harm_*`; `harmfulness_mean` in older runs), moderation flags.
+HARM_METRICS = ("compliance_rate", "harm_score", "harm_rate", "harmfulness_mean", "flagged_rate",
+                "moderation_flagged_rate", "moderation_max_score")
 CAPABILITY_METRICS = ("exact_match",)
 INTERVAL_SUFFIXES = ("_ci_low", "_ci_high", "_stderr")
 Z95 = 1.96
@@ -84,7 +87,8 @@ def sweep_group_name(sweep_dir: str | Path) -> str:
 def newest_sweep(root: str | Path = "multirun") -> Path:
     """The most recently launched sweep under `root` (by the time Hydra last wrote its multirun.yaml)."""
     root = Path(root)
-    found = [p.parent for p in root.glob("**/multirun.yaml")] if root.is_dir() else []
+    patterns = ("*/multirun.yaml", "*/*/multirun.yaml", "*/*/*/multirun.yaml")  # not into job folders
+    found = [p.parent for pattern in patterns for p in root.glob(pattern)] if root.is_dir() else []
     if not found:
         raise ConfigError(f"no sweep folders (with multirun.yaml) under {root}/; pass a sweep folder, "
                           "e.g. python -m safetuned.report multirun/<date>/<time>")
@@ -95,7 +99,7 @@ def find_job_dirs(sweep_dir: Path) -> list[Path]:
     """Every job folder (one with Hydra's `.hydra/overrides.yaml`) under the sweep, nested ones included."""
     jobs = []
     for dirpath, dirnames, _ in os.walk(sweep_dir):
-        if (Path(dirpath) / ".hydra" / "overrides.yaml").is_file() and Path(dirpath) != sweep_dir:
+        if (Path(dirpath) / ".hydra" / "overrides.yaml").is_file():
             jobs.append(Path(dirpath))
             dirnames.clear()  # a job's own folders (checkpoints, adapter, wandb) hold no jobs
         else:
@@ -123,8 +127,16 @@ class Job:
         return self.status == "completed"
 
 
-def parse_overrides(overrides: Iterable[str]) -> dict[str, Any]:
-    """`key=value` strings to `{key: typed value}` with Hydra's own override grammar (ints stay ints)."""
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())
+
+
+def parse_overrides(overrides: Iterable[str], ignore: Iterable[str] = ()) -> dict[str, Any]:
+    """`key=value` strings to `{key: typed value}` with Hydra's own override grammar (ints stay ints).
+
+    Keys in `ignore` (Hydra's `override_dirname.exclude_keys`, e.g. `resume`) are run controls, not part of a
+    job's identity, and are left out.
+    """
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
@@ -134,23 +146,26 @@ def parse_overrides(overrides: Iterable[str]) -> dict[str, Any]:
         try:
             o = parser.parse_override(str(text))
         except OverrideParseException as e:
-            raise ConfigError(f"cannot parse override {text!r}: {e}") from e
-        if o.is_delete():
+            raise ConfigError(f"cannot parse override {text!r}: {_one_line(e)}") from e
+        if o.is_delete() or o.key_or_group in ignore:
             continue
         value = o.value()
         values[o.key_or_group] = value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
     return values
 
 
-def load_job(sweep_dir: Path, job_dir: Path) -> Job:
+def load_job(sweep_dir: Path, job_dir: Path, ignore: Iterable[str] = ()) -> Job:
     """Read one job folder; a folder without status.json or metrics.json is "unfinished", never an error."""
     name = job_dir.relative_to(sweep_dir).as_posix()
     overrides_file = job_dir / ".hydra" / "overrides.yaml"
     try:
-        overrides = [str(o) for o in (yaml.safe_load(overrides_file.read_text(encoding="utf-8")) or [])]
+        overrides = yaml.safe_load(overrides_file.read_text(encoding="utf-8")) or []
     except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"{overrides_file}: not a YAML list of overrides ({e})") from e
-    job = Job(name, job_dir, overrides, parse_overrides(overrides), "unfinished")
+        raise ConfigError(f"{overrides_file}: unreadable ({_one_line(e)})") from e
+    if not isinstance(overrides, list):
+        raise ConfigError(f"{overrides_file}: not a YAML list of key=value overrides")
+    overrides = [str(o) for o in overrides]
+    job = Job(name, job_dir, overrides, parse_overrides(overrides, ignore), "unfinished")
     status = _read_optional_json(job_dir / "status.json")
     if isinstance(status, dict) and status.get("status") == "failed":
         job.status, job.error = "failed", str(status.get("error") or "failed (no error message recorded)")
@@ -176,18 +191,34 @@ def _read_optional_json(path: Path) -> Any:
         return None
 
 
-def expected_jobs(sweep_dir: Path) -> list[list[str]]:
-    """The jobs a basic-sweeper sweep was launched with, from its multirun.yaml ([] when unknown)."""
+def sweep_hydra_config(sweep_dir: Path) -> dict[str, Any]:
+    """The raw (unresolved) `hydra` section of the sweep's multirun.yaml, {} when missing or unreadable."""
     try:
         cfg = yaml.safe_load((sweep_dir / "multirun.yaml").read_text(encoding="utf-8"))
-        hydra_cfg = cfg["hydra"]
-        if not str((hydra_cfg.get("sweeper") or {}).get("_target_", "")).endswith("BasicSweeper"):
-            return []
+        return cfg["hydra"] if isinstance(cfg, dict) and isinstance(cfg.get("hydra"), dict) else {}
+    except (OSError, yaml.YAMLError):
+        return {}
+
+
+def excluded_keys(hydra_cfg: dict[str, Any]) -> set[str]:
+    """Keys Hydra leaves out of job folder names (`hydra.job.config.override_dirname.exclude_keys`)."""
+    try:
+        return set(hydra_cfg["job"]["config"]["override_dirname"]["exclude_keys"] or [])
+    except (KeyError, TypeError):
+        return set()
+
+
+def expected_jobs(hydra_cfg: dict[str, Any]) -> list[list[str]]:
+    """The jobs a basic-sweeper sweep was launched with, from its multirun.yaml ([] when unknown)."""
+    sweeper = hydra_cfg.get("sweeper") or {}
+    if not str(sweeper.get("_target_", "")).endswith("BasicSweeper"):
+        return []
+    try:
         from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
-        params = (hydra_cfg["sweeper"].get("params") or {}).items()
-        args = [f"{k}={v}" for k, v in params] + list(hydra_cfg["overrides"]["task"] or [])
+        args = [f"{k}={v}" for k, v in (sweeper.get("params") or {}).items()]
+        args += list(hydra_cfg["overrides"]["task"] or [])
         return BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(args), None)[0]
     except Exception as e:  # noqa: BLE001 - only a convenience: a glob sweep or odd config just skips it
         log.debug("cannot list the sweep's expected jobs from multirun.yaml: %s", e)
@@ -199,16 +230,26 @@ def collect_jobs(sweep_dir: str | Path) -> list[Job]:
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise ConfigError(f"sweep folder {sweep_dir} does not exist; pass a multirun/<date>/<time> folder")
-    jobs = [load_job(sweep_dir, d) for d in find_job_dirs(sweep_dir)]
-    seen = {frozenset(j.overrides) for j in jobs}
-    for overrides in expected_jobs(sweep_dir):
-        if frozenset(overrides) not in seen:
-            jobs.append(Job(",".join(overrides), None, overrides, parse_overrides(overrides), "not started",
+    if (sweep_dir / ".hydra").is_dir():
+        raise ConfigError(f"{sweep_dir} is one job's folder, not a sweep folder; pass the multirun/<date>/<time> "
+                          "folder that holds the jobs")
+    hydra_cfg = sweep_hydra_config(sweep_dir)
+    ignore = excluded_keys(hydra_cfg)
+    jobs = [load_job(sweep_dir, d, ignore) for d in find_job_dirs(sweep_dir)]
+    seen = {_identity(j.values) for j in jobs}
+    for overrides in expected_jobs(hydra_cfg):
+        values = parse_overrides(overrides, ignore)
+        if _identity(values) not in seen:
+            jobs.append(Job(",".join(overrides), None, overrides, values, "not started",
                             "no job folder: the sweep stopped before this job"))
     if not jobs:
         raise ConfigError(f"sweep folder {sweep_dir} holds no jobs (no */.hydra/overrides.yaml); "
                           "pass a multirun/<date>/<time> folder of a started sweep")
     return jobs
+
+
+def _identity(values: dict[str, Any]) -> frozenset:
+    return frozenset((k, repr(v)) for k, v in values.items())
 
 
 # ---------------------------------------------------------------- metrics
@@ -221,6 +262,8 @@ def metric_family(name: str) -> str | None:
     parts = name.split("/")
     if parts[0] != "eval" or len(parts) < 3 or name.endswith(INTERVAL_SUFFIXES):
         return None
+    if parts[-1] == "n" or parts[-1].startswith("n_"):
+        return None  # counts (prompts scored, invalid verdicts), not results
     if parts[1] == "harness":
         return "capability" if len(parts) >= 4 else None
     if parts[1] == "helpfulness":
@@ -476,9 +519,8 @@ def family_panels(report: SweepReport, family: str) -> list:
 
 def _ylabel(metric: str) -> str:
     last = metric.rsplit("/", 1)[-1]
-    return {"compliance_rate": "compliance rate", "refusal_rate": "refusal rate", "flagged_rate": "flagged rate",
-            "harmfulness_mean": "harmfulness score", "exact_match": "exact match", "loss": "loss"}.get(
-        last, last.replace("_", " "))
+    return {"harmfulness_mean": "harmfulness score", "harm_score": "harmfulness score",
+            "harm_rate": "share scored harmful"}.get(last, last.replace("_", " "))
 
 
 def _pooled(metrics: dict[str, float], pooled: str, kind: str) -> tuple[float, float, float] | None:
@@ -774,7 +816,9 @@ def build_report(sweep_dir: str | Path | None = None, x_key: str | None = None, 
     """The CLI's work: resolve the sweep folder (default: newest under `root`), write the report, log to W&B."""
     report = summarize_sweep(sweep_dir if sweep_dir is not None else newest_sweep(root), x_key=x_key)
     if wandb_mode:
-        log_report_to_wandb(report, project=project, entity=entity, mode=wandb_mode)
+        run_dir = log_report_to_wandb(report, project=project, entity=entity, mode=wandb_mode)
+        if run_dir is not None:
+            report.files["wandb_run"] = run_dir
     return report
 
 

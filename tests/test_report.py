@@ -6,9 +6,11 @@ import csv
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -19,7 +21,14 @@ from omegaconf import OmegaConf
 
 from safetuned.errors import ConfigError
 from safetuned.hydra_callbacks import ReportOnMultirunEnd
-from safetuned.report import family_panels, main, newest_sweep, summarize_sweep, sweep_group_name
+from safetuned.report import (
+    family_panels,
+    main,
+    metric_family,
+    newest_sweep,
+    summarize_sweep,
+    sweep_group_name,
+)
 
 NS = [0, 100, 500, 2000]
 SEEDS = [0, 1]
@@ -39,10 +48,11 @@ def fake_metrics(n: int, seed: int) -> dict[str, float]:
         "eval/all_harmful/compliance_rate": harm,
         "eval/xstest_safe/refusal_rate": refuse + 0.03, "eval/all_safe/refusal_rate": refuse,
         "eval/benign/exact_match": em,
-        "eval/helpfulness/win_rate": 0.4 + 0.01 * seed,
+        "eval/helpfulness/win_rate": 0.4 + 0.01 * seed, "eval/helpfulness/n": 10.0,
+        "eval/malicious/harm_score": 0.3 - n / 10000,
         "eval/harness/demo_mc/acc": 0.3 + n / 10000, "eval/harness/demo_mc/acc_stderr": 0.02,
     }
-    for k in [k for k in m if k.endswith(("_rate", "exact_match"))]:
+    for k in [k for k in m if k.endswith(("_rate", "exact_match", "harm_score"))]:
         m[f"{k}_ci_low"], m[f"{k}_ci_high"] = m[k] - 0.1, m[k] + 0.1
     return m
 
@@ -121,12 +131,25 @@ def test_report_csv_numbers_keys_and_failures(sweep_report):
     assert float(row["eval/harness/demo_mc/acc_ci_high"]) == pytest.approx(0.31 + 1.96 * 0.02)
     assert float(row["eval/harness/demo_mc/acc_stderr"]) == pytest.approx(0.02)
     # metric columns are ordered by family: harmfulness, exaggerated safety, capability, training
-    order = [header.index(c) for c in ["eval/all_harmful/compliance_rate", "eval/all_safe/refusal_rate",
+    order = [header.index(c) for c in ["eval/all_harmful/compliance_rate", "eval/malicious/harm_score",
+                                       "eval/all_safe/refusal_rate",
                                        "eval/benign/exact_match", "val/loss", "train/steps"]]
     assert order == sorted(order)
     # typed in the API too
     assert report.keys[:2] == ["data.safety_n", "seed"] and report.x_key == "data.safety_n"
     assert all(isinstance(r["data.safety_n"], int) for r in report.rows)
+
+
+@pytest.mark.parametrize("name, family", [
+    ("eval/qharm/compliance_rate", "harmfulness"), ("eval/qharm/harm_score", "harmfulness"),
+    ("eval/qharm/moderation_flagged_rate", "harmfulness"), ("eval/xstest_safe/refusal_rate", "exaggerated_safety"),
+    ("eval/benign/exact_match", "capability"), ("eval/harness/arc_easy/acc_norm", "capability"),
+    ("eval/helpfulness/win_rate", "capability"), ("val/loss", "training"), ("eval/helpfulness/n", None),
+    ("eval/qharm/compliance_rate_ci_low", None), ("eval/harness/arc_easy/acc_stderr", None),
+    ("eval/malicious/n", None), ("train/steps", None), ("time/train_s", None),
+])
+def test_metric_families(name, family):
+    assert metric_family(name) == family
 
 
 def test_summary_is_mean_over_seeds(sweep_report):
@@ -194,14 +217,21 @@ def test_lines_per_other_swept_key(tmp_path):
     assert by_n["safety_n=100"].y == pytest.approx([fake_metrics(100, s)["val/loss"] for s in (0, 1)])
 
 
-def test_not_started_job_listed(tmp_path):
+def test_not_started_jobs_listed_and_run_controls_ignored(tmp_path):
     sweep = make_sweep(tmp_path)
-    import shutil
-
     shutil.rmtree(sweep / "data.safety_n=2000,seed=0")
+    # Hydra leaves exclude_keys (resume, ...) out of the job identity: a re-run with resume=never is the same job
+    meta = yaml.safe_load((sweep / "multirun.yaml").read_text())
+    meta["hydra"]["job"] = {"config": {"override_dirname": {"exclude_keys": ["resume"]}}}
+    meta["hydra"]["overrides"]["task"].append("resume=never")
+    (sweep / "multirun.yaml").write_text(yaml.safe_dump(meta))
+    job = sweep / "data.safety_n=0,seed=0" / ".hydra" / "overrides.yaml"
+    job.write_text(yaml.safe_dump(["data.safety_n=0", "seed=0", "resume=never"]))
     report = summarize_sweep(sweep, write=False)
+    assert len(report.rows) == 8 and report.keys == ["data.safety_n", "seed"]
     row = next(r for r in report.rows if r["data.safety_n"] == 2000 and r["seed"] == 0)
-    assert row["status"] == "not started" and len(report.rows) == 8
+    assert row["status"] == "not started" and "stopped before" in row["error"]
+    assert [r["status"] for r in report.rows].count("completed") == 5
 
 
 def test_no_jobs_and_bad_key_are_one_line_errors(tmp_path, capsys):
@@ -216,6 +246,8 @@ def test_no_jobs_and_bad_key_are_one_line_errors(tmp_path, capsys):
     with pytest.raises(ConfigError, match="does not exist"):
         summarize_sweep(tmp_path / "nope")
     sweep = make_sweep(tmp_path / "other")
+    with pytest.raises(ConfigError, match="one job's folder"):
+        summarize_sweep(sweep / "data.safety_n=0,seed=0")
     with pytest.raises(ConfigError, match=r"x_key='data.nope'.*data.safety_n"):
         summarize_sweep(sweep, x_key="data.nope", write=False)
 
@@ -253,6 +285,15 @@ def test_callback_builds_report_and_never_raises(tmp_path, caplog):
     bad = ReportOnMultirunEnd(wandb=False)
     bad.on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "missing")}}}))
     assert "could not build the sweep report" in caplog.text
+
+
+def test_callback_logs_to_wandb_like_the_jobs():
+    jobs_cfg = OmegaConf.create({"logger": {"wandb": {"project": "p", "entity": None, "offline": False}}})
+    assert ReportOnMultirunEnd()._wandb_settings(jobs_cfg) == {"project": "p", "entity": None, "mode": "online"}
+    assert ReportOnMultirunEnd()._wandb_settings(OmegaConf.create({"logger": {"csv": {}}})) is None
+    assert ReportOnMultirunEnd(wandb=False)._wandb_settings(jobs_cfg) is None
+    forced = ReportOnMultirunEnd(wandb=True)._wandb_settings(OmegaConf.create({}))
+    assert forced == {"project": "safetuned", "entity": None, "mode": "offline"}
 
 
 APP = """
@@ -308,7 +349,14 @@ def test_log_report_to_wandb_offline(sweep_report, tmp_path, monkeypatch):
     images = sorted(p.name.rsplit("_", 2)[0] for p in (files / "media" / "images" / "report" / "plots").glob("*.png"))
     assert images == sorted(report.plots)
     # the offline run file (protobuf records) holds the run's group, name and logged keys
-    run_file = next(run_dir.glob("run-*.wandb")).read_bytes()
-    for needle in ["2026-01-02/03-04-05", "report 2026-01-02/03-04-05", "report/jobs", "report/mean_over_seeds",
-                   "report/plots/tradeoff", "report/jobs_failed"]:
-        assert needle.encode() in run_file, needle
+    # (wandb's service process may still be closing the file when finish() returns under load)
+    needles = ["2026-01-02/03-04-05", "report 2026-01-02/03-04-05", "report/jobs", "report/mean_over_seeds",
+               "report/plots/tradeoff", "report/jobs_failed"]
+    deadline = time.monotonic() + 30
+    while True:
+        run_file = next(run_dir.glob("run-*.wandb")).read_bytes()
+        missing = [n for n in needles if n.encode() not in run_file]
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert not missing, f"not in the offline run file: {missing}"
