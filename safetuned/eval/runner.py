@@ -6,7 +6,6 @@ Used by the training callback (on the best adapter, in memory) and by `python -m
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,17 +15,13 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from safetuned.errors import ConfigError
+from safetuned.eval.judge import normalize_answer
 from safetuned.eval.stats import rate_with_ci
 from safetuned.utils.io import write_jsonl_atomic
 
 log = logging.getLogger(__name__)
 
 SCORERS = ("refusal", "harmfulness", "moderation")
-
-
-def normalize_answer(text: str) -> str:
-    """Case-, space- and trailing-punctuation-insensitive form used for exact match."""
-    return re.sub(r"\s+", " ", text.strip().lower()).rstrip(" .!")
 
 
 @dataclass
