@@ -132,7 +132,7 @@ def plan_job(cfg: DictConfig) -> Plan:
     if val_every < 1:
         raise ConfigError(f"val_every_n_steps={val_every} must be >= 1")
     val_check_interval = min(val_every * accumulate, max(accumulate, total_batches - total_batches % accumulate))
-    return Plan(mixture, sources, model_source(m), world_size, accumulate, val_check_interval, eval_plan)
+    return Plan(mixture, sources, model_source(cfg), world_size, accumulate, val_check_interval, eval_plan)
 
 
 def build_model(cfg: DictConfig, with_lora: bool = True):
@@ -146,10 +146,10 @@ def build_model(cfg: DictConfig, with_lora: bool = True):
     m = cfg.model
     if not m.get("pretrained"):
         e = m.embedded
-        ensure_tiny_base(e.world_dir, e.path, vocab_size=e.vocab_size, hidden_size=e.hidden_size,
+        ensure_tiny_base(e.world_dir, model_source(cfg), vocab_size=e.vocab_size, hidden_size=e.hidden_size,
                          num_layers=e.num_layers, num_heads=e.num_heads, intermediate_size=e.intermediate_size,
                          steps=e.steps, batch_size=e.batch_size, lr=e.lr, seed=e.seed)
-    source = model_source(m)
+    source = model_source(cfg)
     tokenizer = load_tokenizer(source, trust_remote_code=bool(m.trust_remote_code))
     model = load_causal_lm(source, dtype=m.dtype, trust_remote_code=bool(m.trust_remote_code),
                            quantization=m.get("quantization"), gradient_checkpointing=bool(m.gradient_checkpointing),

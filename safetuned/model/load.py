@@ -114,6 +114,21 @@ def _bnb_config(quantization: str, dtype):
                               bnb_4bit_compute_dtype=torch.bfloat16 if dtype == "auto" else dtype)
 
 
-def model_source(model_cfg: DictConfig) -> str:
-    """The hub id or folder the job loads: the embedded model's cache folder when `pretrained` is null."""
-    return str(model_cfg.pretrained if model_cfg.get("pretrained") else model_cfg.embedded.path)
+def embedded_model_dir(embedded: DictConfig, cache_dir: str | Path) -> Path:
+    """Cache folder of the embedded model: keyed by every setting that shapes it, so a change never reuses it."""
+    import hashlib
+    import json
+
+    from omegaconf import OmegaConf
+
+    if embedded.get("path"):
+        return Path(embedded.path)
+    settings = {k: v for k, v in OmegaConf.to_container(embedded, resolve=True).items() if k not in ("path", "world_dir")}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    return Path(cache_dir) / "models" / f"tiny-llama-{digest}"
+
+
+def model_source(cfg: DictConfig) -> str:
+    """The hub id or folder the job loads: the embedded model's cache folder when `model.pretrained` is null."""
+    m = cfg.model
+    return str(m.pretrained) if m.get("pretrained") else str(embedded_model_dir(m.embedded, cfg.paths.cache_dir))
