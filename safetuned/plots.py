@@ -140,9 +140,9 @@ def plot_tradeoff(points: Sequence[Point], path: str | Path, title: str, xlabel:
     ax.set_title(title, fontsize=12)
     ax.grid(True, alpha=0.3)
     ax.margins(0.12)
-    # Rates live in [0, 1]: don't let margins or intervals stretch the axes far outside it.
-    ax.set_xlim(max(ax.get_xlim()[0], -0.03), min(ax.get_xlim()[1], 1.03))
-    ax.set_ylim(max(ax.get_ylim()[0], -0.03), min(ax.get_ylim()[1], 1.03))
+    # Rates live in [0, 1]: show the ideal corner (0, 0) and don't let margins stretch the axes past 1.
+    ax.set_xlim(-0.03, min(max(ax.get_xlim()[1], 0.1), 1.03))
+    ax.set_ylim(-0.03, min(max(ax.get_ylim()[1], 0.1), 1.03))
     FigureCanvasAgg(fig)
     fig.draw_without_rendering()  # run the layout first, so label placement sees the final axes
     _place_labels(ax, points)

@@ -388,10 +388,13 @@ def choose_x_key(jobs: Sequence[Job], swept: Sequence[str], x_key: str | None = 
     return max(candidates, key=lambda k: (numeric(k), n_values(k), -candidates.index(k)))
 
 
-def job_table(jobs: Sequence[Job], keys: Sequence[str], metrics: Sequence[str]) -> tuple[list[str], list[dict]]:
-    """One typed row per job: override keys, status, error, each metric with its interval columns, job folder."""
+def job_table(jobs: Sequence[Job], swept: Sequence[str], fixed: Sequence[str], metrics: Sequence[str]
+              ) -> tuple[list[str], list[dict]]:
+    """One typed row per job: swept keys, status, error, each metric with its interval columns, the overrides
+    every job shares, job folder."""
     has = {k for j in jobs for k in j.metrics}
-    columns = [*keys, "status", "error"]
+    keys = [*swept, *fixed]
+    columns = [*swept, "status", "error"]
     interval_of: dict[str, bool] = {}
     for m in metrics:
         columns.append(m)
@@ -400,7 +403,7 @@ def job_table(jobs: Sequence[Job], keys: Sequence[str], metrics: Sequence[str]) 
             columns += [f"{m}_ci_low", f"{m}_ci_high"]
         if f"{m}_stderr" in has:
             columns.append(f"{m}_stderr")
-    columns.append("job")
+    columns += [*fixed, "job"]
     rows = []
     for j in jobs:
         row: dict[str, Any] = {k: j.values.get(k) for k in keys}
@@ -472,7 +475,7 @@ def summarize_sweep(sweep_dir: str | Path, x_key: str | None = None, write: bool
     jobs.sort(key=lambda j: ([_sort_key(j.values.get(k)) for k in keys], j.name))
     x = choose_x_key(jobs, swept, x_key)
     metrics = base_metrics(jobs)
-    columns, rows = job_table(jobs, keys, metrics)
+    columns, rows = job_table(jobs, swept, [k for k in keys if k not in swept], metrics)
     report = SweepReport(sweep_dir, jobs, keys, swept, x, metrics, columns, rows)
     if SEED_KEY in swept:
         groups = seed_groups(jobs, [k for k in swept if k != SEED_KEY])
@@ -643,10 +646,19 @@ def headline(report: SweepReport) -> str:
     return f"{len(report.jobs)} jobs: {counts}. Swept: {swept or 'nothing (one job)'}."
 
 
+def fixed_overrides(report: SweepReport) -> str:
+    """The overrides every job shares (left out of the md/HTML tables, kept in report.csv)."""
+    first = report.jobs[0].values
+    return ", ".join(f"{k}={'null' if first.get(k) is None else fmt(first.get(k))}"
+                     for k in report.keys if k not in report.swept)
+
+
 def to_markdown(report: SweepReport) -> str:
     """report.md: the jobs with status and error, one table per metric family (cells `value [95% interval]`)."""
-    keys = report.keys
+    keys = report.swept
+    fixed = fixed_overrides(report)
     lines = [f"# Sweep report: {report.sweep_dir}", "", headline(report),
+             *([f"Same in every job: `{fixed}`."] if fixed else []),
              "Cells are `value [95% interval]`; the same numbers, one column each, are in report.csv.", "",
              "## Jobs", ""]
     lines += _md_table([*keys, "status", "error", "job"],
@@ -706,11 +718,14 @@ def _html_table(headers: Sequence[str], rows: Iterable[tuple[str, Sequence[str]]
 def to_html(report: SweepReport) -> str:
     """report.html: one self-contained page (inline CSS, plots as base64 data URIs, no external requests)."""
     e = html.escape
-    keys = report.keys
+    keys = report.swept
+    fixed = fixed_overrides(report)
     parts = [(f"<h1>Sweep report</h1><p class=\"meta\">{e(str(report.sweep_dir))} · W&amp;B group "
               f"<code>{e(report.group)}</code> · generated {dt.datetime.now():%Y-%m-%d %H:%M}</p>"),
              "<p>" + "".join(f'<span class="badge {_css_class(s)}">{n} {e(s)}</span>'
                              for s, n in report.counts().items()) + f"</p><p>{e(headline(report))}</p>"]
+    if fixed:
+        parts.append(f'<p class="meta">Same in every job: <code>{e(fixed)}</code></p>')
     bad = sorted((j for j in report.jobs if not j.finished), key=lambda j: STATUSES.index(j.status))
     if bad:
         items = "".join(f"<p><b>{e(j.name)}</b> — <span class=\"badge {_css_class(j.status)}\">{e(j.status)}"

@@ -58,7 +58,7 @@ def fake_metrics(n: int, seed: int) -> dict[str, float]:
 
 
 def write_job(sweep: Path, overrides: list[str], status: dict | None, metrics: dict | None) -> Path:
-    job = sweep / ",".join(overrides)
+    job = sweep / ",".join(o for o in overrides if not o.startswith("eval.limit="))
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
     (job / ".hydra" / "config.yaml").write_text("seed: 0\n")
@@ -74,13 +74,13 @@ def make_sweep(root: Path, grid: dict[str, list] | None = None, broken: bool = T
     grid = grid or {"data.safety_n": NS, "seed": SEEDS}
     sweep = root / "multirun" / "2026-01-02" / "03-04-05"
     sweep.mkdir(parents=True)
-    task = [f"{k}={','.join(map(str, vs))}" for k, vs in grid.items()]
+    task = [f"{k}={','.join(map(str, vs))}" for k, vs in grid.items()] + ["eval.limit=8"]
     (sweep / "multirun.yaml").write_text(yaml.safe_dump(
         {"hydra": {"sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
                                "params": None}, "overrides": {"task": task}}}))
     for point in itertools.product(*grid.values()):
         values = dict(zip(grid, point))
-        overrides = [f"{k}={v}" for k, v in values.items()]
+        overrides = [f"{k}={v}" for k, v in values.items()] + ["eval.limit=8"]
         n, seed = values.get("data.safety_n", 0), values.get("seed", 0)
         if broken and (n, seed) == FAILED:
             write_job(sweep, overrides, {"status": "failed", "error": "DataError: safety pool too small\nline 2",
@@ -114,7 +114,7 @@ def test_report_csv_numbers_keys_and_failures(sweep_report):
     with open(sweep / "report.csv", newline="") as f:
         header = next(csv.reader(f))
     assert header[:4] == ["data.safety_n", "seed", "status", "error"]
-    assert header[-1] == "job"
+    assert header[-2:] == ["eval.limit", "job"]  # an override every job shares: kept, after the metrics
     rows = read_csv(sweep / "report.csv")
     assert len(rows) == 8
     by = {(int(r["data.safety_n"]), int(r["seed"])): r for r in rows}
@@ -187,6 +187,7 @@ def test_markdown_and_html(sweep_report):
     sweep, report = sweep_report
     md = (sweep / "report.md").read_text()
     assert "| data.safety_n | seed | status | error | job |" in md
+    assert "Same in every job: `eval.limit=8`." in md
     assert "| 500 | 1 | failed | DataError: safety pool too small |" in md
     assert "## Mean over seeds" in md and "## Harmfulness (lower is better)" in md
     page = (sweep / "report.html").read_text()
@@ -226,9 +227,9 @@ def test_not_started_jobs_listed_and_run_controls_ignored(tmp_path):
     meta["hydra"]["overrides"]["task"].append("resume=never")
     (sweep / "multirun.yaml").write_text(yaml.safe_dump(meta))
     job = sweep / "data.safety_n=0,seed=0" / ".hydra" / "overrides.yaml"
-    job.write_text(yaml.safe_dump(["data.safety_n=0", "seed=0", "resume=never"]))
+    job.write_text(yaml.safe_dump(["data.safety_n=0", "seed=0", "eval.limit=8", "resume=never"]))
     report = summarize_sweep(sweep, write=False)
-    assert len(report.rows) == 8 and report.keys == ["data.safety_n", "seed"]
+    assert len(report.rows) == 8 and report.keys == ["data.safety_n", "seed", "eval.limit"]
     row = next(r for r in report.rows if r["data.safety_n"] == 2000 and r["seed"] == 0)
     assert row["status"] == "not started" and "stopped before" in row["error"]
     assert [r["status"] for r in report.rows].count("completed") == 5
