@@ -21,12 +21,15 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from safetuned.errors import ConfigError, SafetunedError
 from safetuned.utils.io import atomic_dir, read_json, write_text_atomic
+
+if TYPE_CHECKING:  # matplotlib is imported only when plots are drawn (train.py imports this module)
+    from safetuned.plots import Panel, Point
 
 log = logging.getLogger(__name__)
 
@@ -496,7 +499,7 @@ def _label(values: dict[str, Any]) -> str | None:
     return ", ".join(f"{_short(k)}={v}" for k, v in values.items()) or None
 
 
-def family_panels(report: SweepReport, family: str) -> list:
+def family_panels(report: SweepReport, family: str) -> list[Panel]:
     """One panel per metric of the family: mean (over seeds) against the x key, one line per other swept value."""
     from safetuned.plots import Panel, Series
 
@@ -535,7 +538,7 @@ def _pooled(metrics: dict[str, float], pooled: str, kind: str) -> tuple[float, f
     return (sum(xs) / len(xs), math.nan, math.nan) if xs else None
 
 
-def tradeoff_points(report: SweepReport) -> list:
+def tradeoff_points(report: SweepReport) -> list[Point]:
     """One point per finished job: mean harmful compliance against mean safe-prompt refusal."""
     from safetuned.plots import Point
 
