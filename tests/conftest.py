@@ -14,24 +14,7 @@ from omegaconf import DictConfig, open_dict
 REPO = Path(__file__).resolve().parents[1]
 
 # A model and run small enough for CI; the shapes and code paths are the real ones.
-TINY_OVERRIDES = [
-    "model.embedded.hidden_size=64",
-    "model.embedded.intermediate_size=128",
-    "model.embedded.vocab_size=1024",
-    "model.embedded.steps=150",
-    "data.base.n=400",
-    "data.micro_batch_size=16",
-    "data.batch_size=16",
-    "data.cutoff_len=96",
-    "trainer.max_epochs=2",
-    "trainer.enable_progress_bar=false",
-    "val_every_n_steps=10",
-    "optim.scheduler.num_warmup_steps=5",
-    "eval.limit=12",
-    "eval.generation.max_new_tokens=24",
-    "eval.harness.limit=16",
-    "logger=csv",
-]
+TINY_OVERRIDES = ["experiment=smoke", "logger=csv"]
 
 
 @pytest.fixture(scope="session")
