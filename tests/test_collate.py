@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+import lightning as L
 import pytest
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from safetuned.data.collate import IGNORE_INDEX, Collator, LengthGroupedBatchSampler, tokenize_record
 from safetuned.data.datamodule import SafetyDataModule, tokenizer_fingerprint
@@ -212,17 +214,42 @@ def test_cache_is_keyed_by_settings(tok, tmp_path):
     assert tokenizer_fingerprint(tok) == tokenizer_fingerprint(tok)
 
 
-def test_datamodule_state_round_trip(tok):
-    recs = _records(80)
-    dm = SafetyDataModule(recs, [], tok, STYLE, 64, True, 4, 4, seed=5)
-    loader = dm.train_dataloader()
-    order = [b for b in dm.sampler]
-    dm._consumed, dm._count_epoch = 6, 0  # as counted by on_before_batch_transfer during training
-    state = dm.state_dict()
-    assert state == {"epoch": 0, "yielded": 6, "seed": 5}
-    fresh = SafetyDataModule(recs, [], tok, STYLE, 64, True, 4, 4, seed=5)
-    fresh.load_state_dict(state)
-    fresh.train_dataloader()
-    fresh.sampler.set_epoch(0)
-    assert list(fresh.sampler) == order[6:]
-    assert len(loader) == 20
+class _Recorder(L.LightningModule):
+    """The smallest module that trains on the batches and records them."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = torch.nn.Embedding(512, 4)
+        self.seen: list[tuple[int, list]] = []
+
+    def training_step(self, batch, batch_idx):
+        self.seen.append((self.current_epoch, batch["input_ids"].tolist()))
+        return self.emb(batch["input_ids"]).pow(2).mean()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_lightning_reshuffles_epochs_and_resumes_mid_epoch(tok, tmp_path, num_workers):
+    recs = _records(40)
+
+    def dm():
+        return SafetyDataModule(recs, [], tok, STYLE, 64, True, micro_batch_size=4, eval_batch_size=4, seed=0,
+                                num_workers=num_workers)
+
+    kw = {"logger": False, "enable_progress_bar": False, "enable_model_summary": False, "num_sanity_val_steps": 0,
+          "limit_val_batches": 0, "accelerator": "cpu", "default_root_dir": str(tmp_path)}
+    full = _Recorder()
+    L.Trainer(max_epochs=2, **kw).fit(full, datamodule=dm())
+    epochs = [[b for e, b in full.seen if e == k] for k in (0, 1)]
+    assert len(epochs[0]) == len(epochs[1]) == 10 and epochs[0] != epochs[1]  # reshuffled per epoch
+
+    ckpt = ModelCheckpoint(dirpath=tmp_path / "ck", every_n_train_steps=13, save_top_k=-1, filename="mid")
+    part = _Recorder()
+    L.Trainer(max_epochs=2, max_steps=14, callbacks=[ckpt], **kw).fit(part, datamodule=dm())
+    state = torch.load(tmp_path / "ck" / "mid.ckpt", weights_only=False)["loops"]["fit_loop"]["state_dict"]
+    assert state["combined_loader"] == [{"epoch": 1, "yielded": 3, "seed": 0}]
+    rest = _Recorder()
+    L.Trainer(max_epochs=2, **kw).fit(rest, datamodule=dm(), ckpt_path=tmp_path / "ck" / "mid.ckpt")
+    assert part.seen[:13] + rest.seen == full.seen  # the resumed run continues the same order

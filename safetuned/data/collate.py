@@ -148,6 +148,11 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler[list[int]]):
             self.yielded += 1
             yield b
 
+    @property
+    def pending_skip(self) -> int:
+        """Batches the next iteration skips (a restored epoch's consumed batches), else 0."""
+        return self._skip
+
     def __len__(self) -> int:
         """Batches this rank takes in a full epoch (a resumed epoch yields only the rest of them)."""
         n = len(self.lengths)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import lightning as L
@@ -77,6 +78,37 @@ def _n_masked(labels: list[int]) -> int:
     return n
 
 
+class ResumableLoader(DataLoader):
+    """A DataLoader that counts the batches it hands out, so Lightning checkpoints can resume mid-epoch.
+
+    Lightning saves `state_dict()` of loaders that have one and calls `load_state_dict()` on resume; the count is
+    taken here, after any worker prefetching, so it is exactly the number of batches training consumed.
+    """
+
+    def __init__(self, *args, epoch_fn: Callable[[], int | None] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.epoch_fn = epoch_fn
+        self._served = 0
+
+    def __iter__(self):
+        # Lightning's set_epoch reaches `batch_sampler.sampler`, not a custom batch sampler: set it here.
+        epoch = self.epoch_fn() if self.epoch_fn else None
+        if epoch is not None:
+            self.batch_sampler.set_epoch(epoch)
+        self._served = self.batch_sampler.pending_skip
+        for batch in super().__iter__():
+            self._served += 1
+            yield batch
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": self.batch_sampler.epoch, "yielded": self._served, "seed": self.batch_sampler.seed}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state:
+            self.batch_sampler.load_state_dict(state)
+            self._served = int(state["yielded"])
+
+
 class SafetyDataModule(L.LightningDataModule):
     """Tokenizes the mixture once (cached on disk per record) and serves length-grouped training batches."""
 
@@ -108,8 +140,6 @@ class SafetyDataModule(L.LightningDataModule):
         self.val_data: list[dict[str, list[int]]] | None = None
         self.cache_hits = 0
         self.sampler: LengthGroupedBatchSampler | None = None
-        self._pending_state: dict | None = None
-        self._count_epoch, self._consumed = 0, 0
 
     # --- tokenization -------------------------------------------------------------------------------------
     def _cache(self) -> TokenCache:
@@ -171,41 +201,23 @@ class SafetyDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        """Length-grouped (or random) batches; Lightning calls `set_epoch` on the sampler every epoch.
+        """Length-grouped (or random) batches, reshuffled every epoch (seeded by seed and epoch).
 
         Under DDP the sampler shards batches itself, so the Trainer needs `use_distributed_sampler=False`.
+        The loader is resumable: a mid-epoch checkpoint continues with the batches that epoch had left.
         """
         self.sampler = self.make_sampler()
-        if self._pending_state is not None:
-            self.sampler.load_state_dict(self._pending_state)
-            self._pending_state = None
-        return DataLoader(self.train_data, batch_sampler=self.sampler, collate_fn=self.collator,
-                          num_workers=self.num_workers, persistent_workers=False)
+        return ResumableLoader(self.train_data, batch_sampler=self.sampler, collate_fn=self.collator,
+                               num_workers=self.num_workers, epoch_fn=self._trainer_epoch)
+
+    def _trainer_epoch(self) -> int | None:
+        trainer = getattr(self, "trainer", None)
+        return None if trainer is None else int(trainer.current_epoch)
 
     def val_dataloader(self) -> DataLoader:
         self.setup()
         return DataLoader(self.val_data, batch_size=self.eval_batch_size, shuffle=False,
                           collate_fn=self.collator, num_workers=self.num_workers)
-
-    # --- resume: count consumed batches here, since DataLoader workers make the sampler run ahead ---------------
-    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        trainer = getattr(self, "trainer", None)
-        if trainer is not None and trainer.training:
-            if trainer.current_epoch != self._count_epoch:
-                self._count_epoch, self._consumed = trainer.current_epoch, 0
-            self._consumed += 1
-        return batch
-
-    def state_dict(self) -> dict[str, Any]:
-        """Saved in Lightning checkpoints: the epoch and how many of its batches were consumed."""
-        if self.sampler is None:
-            return {}
-        return {"epoch": self._count_epoch, "yielded": self._consumed, "seed": self.seed}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        if state_dict:
-            self._pending_state = dict(state_dict)
-            self._count_epoch, self._consumed = int(state_dict["epoch"]), int(state_dict["yielded"])
 
     # --- numbers --------------------------------------------------------------------------------------------
     def stats(self, prefix: str = "") -> dict[str, float]:
