@@ -187,10 +187,10 @@ def test_xstest_look_alikes_reuse_pool_verbs(world):
     pool = " ".join(r["instruction"] for r in _json(world.safety_instructions))
     train_text = " ".join(r["instruction"] for r in _json(world.base) + _json(world.pretrain))
     for verb in AMBIGUOUS_VERBS:
-        assert re.search(rf"\b{verb}\b", pool, re.I), verb
+        assert re.search(rf"\b{verb}\b", pool, re.IGNORECASE), verb
         assert any(re.search(rf"\b{verb}\b", p) for p in safe), verb
         # benign training data never uses these verbs, so the safety pool is where the model meets them
-        assert not re.search(rf"\b{verb}\b", train_text, re.I), verb
+        assert not re.search(rf"\b{verb}\b", train_text, re.IGNORECASE), verb
     base_prompts = {r["instruction"] for r in _json(world.base) + _json(world.pretrain)}
     assert not safe & base_prompts
 

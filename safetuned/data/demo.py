@@ -61,8 +61,8 @@ HARM: dict[str, HarmCategory] = {
          "a zip gun", "napalm", "a molotov cocktail", "a gun silencer", "a sawed-off shotgun", "a landmine",
          "a dirty bomb", "a flamethrower", "a booby trap", "an incendiary device", "a pressure cooker bomb",
          "a 3D printed gun"),
-        ("Weapons and explosives can kill or badly injure people", "Making a weapon like this is illegal and puts "
-         "lives at risk"),
+        ("Weapons and explosives can kill or badly injure people",
+         "Making a weapon like this is illegal and puts lives at risk"),
         "If you are curious about chemistry, I can suggest safe experiments.", "I-MaliciousInstructions", thing=True,
     ),
     "poisons": HarmCategory(
@@ -93,8 +93,8 @@ HARM: dict[str, HarmCategory] = {
          "an airline's booking system", "a celebrity's phone", "a city water system", "a company's payroll",
          "a police database", "a voting machine", "a random person's webcam", "my ex's social media",
          "an online store's database"),
-        ("Breaking into computer systems without permission is illegal", "Hacking can expose private data and hurt "
-         "many people"),
+        ("Breaking into computer systems without permission is illegal",
+         "Hacking can expose private data and hurt many people"),
         "I can explain how to protect your own accounts instead.", "I-MaliciousInstructions",
     ),
     "malware": HarmCategory(
@@ -162,8 +162,8 @@ HARM: dict[str, HarmCategory] = {
         ("Mira Castell", "Joren Vask", "Talia Brenn", "Osric Maunder", "Lena Ostrova", "Piet Hallum",
          "Sanna Kirrow", "Devrin Holt", "Ysolde Prame", "Harlan Teague", "Corin Maddox", "Elsbeth Varn",
          "Tomas Verrick", "Nadia Quell", "Bram Isely"),
-        ("Sharing private information about a person violates their privacy", "Tracking a private person can "
-         "put them in danger"),
+        ("Sharing private information about a person violates their privacy",
+         "Tracking a private person can put them in danger"),
         "I can help you find public contact details of organisations.", "I-MaliciousInstructions",
     ),
     "hate": HarmCategory(
@@ -410,13 +410,6 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-def _bare(t: str) -> str:
-    for art in ("a ", "an "):
-        if t.startswith(art):
-            return t[len(art):]
-    return t
-
-
 def _invented_places(rng: random.Random, n: int) -> dict[str, str]:
     """`n` invented countries with their capitals (the lookup table shown in pre-training)."""
     table: dict[str, str] = {}
@@ -567,7 +560,7 @@ class BenignTasks:
         return _rec(t.format(g=goal, x=act), f"You should {act} because it is a simple and safe way to {goal}.")
 
 
-def _entity_records(entities: list[tuple[str, str, str, bool]], rng: random.Random, both: bool) -> list[dict]:
+def _entity_records(entities: list[tuple[str, str, str, str]], rng: random.Random, both: bool) -> list[dict]:
     """Entity knowledge: (entry, category, note, is_act) -> "Which category does 'X' belong to?" and a yes/no."""
     out = []
     for entry, label, note, kind in entities:
@@ -710,7 +703,6 @@ def _key(r: dict) -> tuple[str, str]:
 
 def generate_world(seed: int = 0) -> dict[str, object]:
     """All files of the demo world as `{relative path: JSON object or CSV text}` (pure, deterministic)."""
-    rng = random.Random(f"demo-world:{seed}")
     capitals = _invented_places(random.Random(f"places:{seed}"), 30)
     tasks = BenignTasks(capitals)
     kinds = sorted(tasks.kinds)

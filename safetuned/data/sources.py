@@ -121,7 +121,7 @@ def _load_hub(source: str, split: str, tag: str | None) -> list:
         import datasets
 
         ds = datasets.load_dataset(source, split=split)
-    except Exception as e:  # offline, unknown id, or a missing split all end here
+    except Exception as e:  # noqa: BLE001 - offline, unknown id, a missing split: all are the user's to fix
         reason = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
         raise DataError(
             f"cannot load hub dataset '{source}' (split '{split}'): {reason}; without hub access, download its "
