@@ -74,7 +74,7 @@ def select_safety(safety: dict[str, list[dict]], safety_n: int, safety_format: s
     return [a[pa[k // 2]] if k % 2 == 0 else q[pq[k // 2]] for k in range(safety_n)]
 
 
-def _val_counts(sizes: dict[str, int], val_size: float) -> dict[str, int]:
+def _val_counts(sizes: dict[str, int], val_size: float | int) -> dict[str, int]:  # noqa: PYI041
     """Validation examples per stratum: a fraction of each, or an integer total shared by largest remainder."""
     total = sum(sizes.values())
     allowed = f"a fraction in [0, 1) or a count in [0, {total})"
@@ -104,7 +104,7 @@ def build_mixture(
     *,
     safety_n: int,
     safety_format: str,
-    val_size: float,
+    val_size: float | int,  # noqa: PYI041 - a float is a fraction, an int a count
     seed: int,
     base_n: int | None = None,
 ) -> Mixture:
