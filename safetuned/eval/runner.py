@@ -54,7 +54,7 @@ class EvalPlan:
         limit = c.get("limit")
         spec = {name: {**s, "limit": s.get("limit", limit)} for name, s in (c.get("suites") or {}).items()}
         suites = load_suites(spec)
-        gen = GenerationConfig(**(c.get("generation") or {}))
+        gen = GenerationConfig.from_dict(c.get("generation") or {})
         scorers = c.get("scorers") or {}
         harm = mod = None
         if scorers.get("harmfulness"):
