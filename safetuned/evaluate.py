@@ -27,7 +27,6 @@ def adapter_folder(path: str) -> Path:
 
 def evaluate(cfg: DictConfig, out_dir: Path) -> dict[str, float]:
     """Check the suites, load the model (+ adapter), run the evaluation, write metrics.json."""
-    from hydra.utils import instantiate
 
     from safetuned.data.demo import ensure_demo_world
     from safetuned.data.prompts import get_prompt_style

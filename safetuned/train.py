@@ -240,7 +240,6 @@ def configure_threads(cfg: DictConfig) -> None:
 def train(cfg: DictConfig, job_dir: Path) -> dict[str, float]:
     """One training job: plan, build, fit, export the best adapter, evaluate, write metrics.json."""
     import lightning as L
-    import torch
     from hydra.utils import instantiate
 
     from safetuned.data.datamodule import SafetyDataModule
