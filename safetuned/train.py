@@ -267,7 +267,8 @@ def train(cfg: DictConfig, job_dir: Path) -> dict[str, float]:
         cache_dir=str(Path(cfg.paths.cache_dir) / "tokenized"),
     )
     module = LoRACausalLM(model, optimizer=instantiate(cfg.optim.optimizer),
-                          scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None)
+                          scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
+                          seed=int(cfg.seed))
     loggers = make_loggers(cfg, job_dir) if rank_zero else []
     callbacks = make_callbacks(cfg, loggers)
     eval_cb = EvalCallback(plan.eval_plan, tokenizer, style, job_dir) if plan.eval_plan.enabled else None

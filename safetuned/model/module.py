@@ -18,14 +18,18 @@ class LoRACausalLM(L.LightningModule):
         model: PeftModel,
         optimizer: partial,
         scheduler: partial | None = None,
+        seed: int = 0,
     ) -> None:
         super().__init__()
         self.model = model
+        # from_pretrained returns eval mode and Lightning keeps module modes as found: LoRA dropout must be on.
+        self.model.train()
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         # Checkpoints carry only the adapter; the frozen base weights come from the model source.
         self.strict_loading = False
         self.tokens_seen = 0
+        self.seed = seed
 
     def forward(self, **batch: torch.Tensor) -> Any:
         return self.model(**batch)
@@ -34,6 +38,11 @@ class LoRACausalLM(L.LightningModule):
         out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"])
         n_target = int((batch["labels"][:, 1:] != -100).sum())
         return out.loss, n_target
+
+    def on_train_batch_start(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        # Dropout masks become a pure function of (seed, epoch, batch): a resumed run retraces the original,
+        # whatever else drew random numbers in between (data loader iterators, restarts).
+        torch.manual_seed((self.seed * 1_000_003 + self.current_epoch * 100_003 + batch_idx * 101 + self.global_rank) % 2**63)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss, n_target = self._loss_and_tokens(batch)
@@ -60,13 +69,9 @@ class LoRACausalLM(L.LightningModule):
         trainable = {n for n, p in self.named_parameters() if p.requires_grad}
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in trainable}
         checkpoint["tokens_seen"] = self.tokens_seen
-        # LoRA dropout draws from the global RNGs: restoring them makes a resumed run retrace the original.
-        checkpoint["rng"] = {"torch": torch.get_rng_state()}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.tokens_seen = int(checkpoint.get("tokens_seen", 0))
-        if "rng" in checkpoint:
-            torch.set_rng_state(checkpoint["rng"]["torch"])
 
     def adapter_state_dict(self) -> dict[str, torch.Tensor]:
         """The trainable adapter weights, as peft names them in `adapter_model.safetensors`."""
