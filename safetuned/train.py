@@ -35,24 +35,39 @@ class Plan:
     world_size: int
     accumulate: int
     val_check_interval: int
+    total_steps: int
     eval_plan: Any
 
 
 def world_size_of(trainer_cfg: DictConfig) -> int:
-    """Processes the trainer will run: devices x nodes when a distributed strategy is configured."""
-    if trainer_cfg.get("strategy") is None:
+    """Processes the trainer will run: devices x nodes, as Lightning reads `devices` (an int, "auto"/-1, "0,1" ids
+    or a list; several devices make it pick DDP), unless the strategy is a single-device one."""
+    strategy = trainer_cfg.get("strategy")
+    name = strategy if isinstance(strategy, str) else str((strategy or {}).get("_target_", ""))
+    if name.replace("_", "").lower().endswith("singledevice") or "SingleDeviceStrategy" in name:
         return 1
-    devices = trainer_cfg.get("devices", 1)
-    if isinstance(devices, str):
-        if devices in ("auto", "-1"):
-            import torch
+    devices = trainer_cfg.get("devices", "auto")
+    if isinstance(devices, str) and "," in devices:
+        devices = [d for d in devices.split(",") if d.strip()]
+    elif isinstance(devices, str) and devices.strip() != "auto":
+        try:
+            devices = int(devices)
+        except ValueError as e:
+            raise ConfigError(f"trainer.devices={devices!r}: use an int, -1, auto, or ids like 0,1") from e
+    if devices == "auto" or devices == -1:
+        import os
 
+        import torch
+
+        accelerator = str(trainer_cfg.get("accelerator", "auto"))
+        if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
             devices = max(torch.cuda.device_count(), 1)
         else:
-            devices = len([d for d in devices.split(",") if d.strip()])
-    elif not isinstance(devices, int):
-        devices = len(devices)
-    return int(devices) * int(trainer_cfg.get("num_nodes", 1) or 1)
+            devices = (os.cpu_count() or 1) if devices == -1 else 1  # Lightning: CPU "auto" is one process
+    elif isinstance(devices, int) and devices < 1:
+        raise ConfigError(f"trainer.devices={devices}: must be >= 1, -1 or auto")
+    count = devices if isinstance(devices, int) else len(list(devices))
+    return count * int(trainer_cfg.get("num_nodes", 1) or 1)
 
 
 def batch_plan(data_cfg: DictConfig, world_size: int) -> int:
@@ -132,7 +147,11 @@ def plan_job(cfg: DictConfig) -> Plan:
     if val_every < 1:
         raise ConfigError(f"val_every_n_steps={val_every} must be >= 1")
     val_check_interval = min(val_every * accumulate, max(accumulate, total_batches - total_batches % accumulate))
-    return Plan(mixture, sources, model_source(cfg), world_size, accumulate, val_check_interval, eval_plan)
+    total_steps = math.ceil(batches_per_epoch / accumulate) * int(cfg.trainer.max_epochs)
+    if int(cfg.trainer.get("max_steps", -1) or -1) > 0:
+        total_steps = min(total_steps, int(cfg.trainer.max_steps))
+    return Plan(mixture, sources, model_source(cfg), world_size, accumulate, val_check_interval, total_steps,
+                eval_plan)
 
 
 def build_model(cfg: DictConfig, with_lora: bool = True):
@@ -162,14 +181,18 @@ def _ddp_relaunch_as_single_run(job_dir: Path) -> None:
 
     Lightning starts ranks 1..n-1 by re-running sys.argv plus `hydra.run.dir=<HydraConfig run.dir>`. Inside a
     `-m` sweep that re-launches the sweep in every rank (lightning-hydra-template #393, hydra #2070). So argv
-    becomes this job's own overrides (no -m) and run.dir this job's folder: each rank joins the same job.
+    becomes this job's own overrides (no -m; config flags and config-shaping Hydra overrides kept) and run.dir
+    this job's folder: each rank joins the same job.
     """
-    if not is_multirun():
+    from safetuned.job import single_run_argv
+
+    if not HydraConfig.initialized():
         return
     hc = HydraConfig.get()
-    sys.argv = [sys.argv[0], *hc.overrides.task]
     with read_write(hc):
-        hc.run.dir = str(job_dir)
+        hc.run.dir = str(job_dir)  # the resolved folder: `${now:...}` read again in a rank could differ
+    if is_multirun():
+        sys.argv = single_run_argv(sys.argv, list(hc.overrides.task), list(hc.overrides.hydra))
 
 
 def make_loggers(cfg: DictConfig, job_dir: Path) -> list:
@@ -268,7 +291,7 @@ def train(cfg: DictConfig, job_dir: Path) -> dict[str, float]:
     )
     module = LoRACausalLM(model, optimizer=instantiate(cfg.optim.optimizer),
                           scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
-                          seed=int(cfg.seed))
+                          seed=int(cfg.seed), total_steps=plan.total_steps)
     loggers = make_loggers(cfg, job_dir) if rank_zero else []
     callbacks = make_callbacks(cfg, loggers)
     eval_cb = EvalCallback(plan.eval_plan, tokenizer, style, job_dir) if plan.eval_plan.enabled else None

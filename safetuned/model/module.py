@@ -19,6 +19,7 @@ class LoRACausalLM(L.LightningModule):
         optimizer: partial,
         scheduler: partial | None = None,
         seed: int = 0,
+        total_steps: int | None = None,
     ) -> None:
         super().__init__()
         self.model = model
@@ -30,6 +31,7 @@ class LoRACausalLM(L.LightningModule):
         self.strict_loading = False
         self.tokens_seen = 0
         self.seed = seed
+        self.total_steps = total_steps
 
     def forward(self, **batch: torch.Tensor) -> Any:
         return self.model(**batch)
@@ -60,9 +62,10 @@ class LoRACausalLM(L.LightningModule):
         optimizer = self.optimizer_factory(params)
         if self.scheduler_factory is None:
             return optimizer
-        scheduler = self.scheduler_factory(
-            optimizer=optimizer, num_training_steps=int(self.trainer.estimated_stepping_batches)
-        )
+        # The job's planned step count, when known: asking the trainer (estimated_stepping_batches) builds the
+        # train loader before a checkpoint's loader state is restored, which would break mid-epoch resume.
+        steps = self.total_steps or int(self.trainer.estimated_stepping_batches)
+        scheduler = self.scheduler_factory(optimizer=optimizer, num_training_steps=steps)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
