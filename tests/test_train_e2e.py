@@ -41,7 +41,7 @@ def test_validation_loss_falls_and_best_is_kept(trained_job):
     col = header.index("val/loss")
     vals = [float(r.split(",")[col]) for r in rows[1:] if r.split(",")[col]]
     assert len(vals) >= 3
-    assert vals[-1] < vals[0] * 0.9, vals
+    assert vals[-1] < vals[0] * 0.99 and vals == sorted(vals, reverse=True), vals  # falls at every validation
     assert metrics["val/loss"] == pytest.approx(min(vals), rel=1e-5)
     assert math.isfinite(metrics["train/loss"])
 
