@@ -1,0 +1,98 @@
+"""Evaluation generation: batched `generate` vs `generate_sequential` (the paper's one-prompt loop), greedy."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from bench.common import median
+from safetuned.errors import ConfigError
+
+WARMUP_PROMPTS = 16
+
+
+@dataclass
+class GenerationBench:
+    """Times of each interleaved round, and whether both ways wrote the same texts."""
+
+    suite: str
+    prompts: int
+    max_new_tokens: int
+    batch_size: int
+    batched_s: list[float] = field(default_factory=list)
+    sequential_s: list[float] = field(default_factory=list)
+    identical: bool = True
+    mismatches: list[int] = field(default_factory=list)  # prompt indices whose texts differ
+    new_tokens_mean: float = 0.0
+    generate_calls_batched: int = 0  # model.generate calls of one pass
+    generate_calls_sequential: int = 0
+
+    @property
+    def speedup(self) -> float:
+        return median(self.sequential_s) / median(self.batched_s)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "speedup": self.speedup}
+
+
+def suite_prompts(cfg: DictConfig, suite: str, style, limit: int | None) -> list[str]:
+    """The rendered prompts of one configured eval suite, as the evaluation renders them."""
+    from safetuned.eval.suites import load_suites
+
+    suites = OmegaConf.to_container(cfg.eval.suites, resolve=True) or {}
+    if suite not in suites:
+        raise ConfigError(f"--gen-suite={suite!r} is not one of the configured eval suites {sorted(suites)}")
+    (loaded,) = load_suites({suite: {**suites[suite], "limit": limit}})
+    return [style.render(p, i) for p, i in zip(loaded.prompts, loaded.inputs)]
+
+
+def _count_calls(model) -> list[int]:
+    """Count `model.generate` calls (in a one-item list the caller resets) to show both ways really ran."""
+    calls, original = [0], model.generate
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return original(*args, **kwargs)
+
+    model.generate = counted
+    return calls
+
+
+def bench_generation(cfg: DictConfig, suite: str, rounds: int, limit: int | None = None,
+                     max_new_tokens: int | None = None) -> GenerationBench:
+    """Time batched and sequential greedy generation on the same prompts, alternating B/S per round."""
+    from safetuned.data.prompts import get_prompt_style
+    from safetuned.eval.generate import GenerationConfig, generate, generate_sequential
+    from safetuned.train import build_model
+
+    if rounds < 1:
+        raise ConfigError(f"--rounds={rounds} must be >= 1")
+    gen_cfg = GenerationConfig.from_dict(OmegaConf.to_container(cfg.eval.generation, resolve=True))
+    # Greedy, whatever the config says: only then must both ways write the same texts.
+    gen_cfg.do_sample, gen_cfg.num_beams = False, 1
+    if max_new_tokens is not None:
+        gen_cfg.max_new_tokens = int(max_new_tokens)
+    model, tokenizer = build_model(cfg)  # the peft-wrapped model, as the evaluation runs it
+    style = get_prompt_style(cfg.prompt.name, tokenizer=tokenizer)
+    prompts = suite_prompts(cfg, suite, style, limit)
+    result = GenerationBench(suite, len(prompts), gen_cfg.max_new_tokens, gen_cfg.batch_size)
+    # Untimed warm-up of both ways: the first calls pay one-off costs (lazy inits, kernels for new shapes).
+    generate(model, tokenizer, prompts[: gen_cfg.batch_size], gen_cfg, progress=False)
+    generate_sequential(model, tokenizer, prompts[:WARMUP_PROMPTS], gen_cfg, progress=False)
+    calls = _count_calls(model)
+    for _ in range(rounds):
+        calls[0], t0 = 0, time.perf_counter()
+        batched = generate(model, tokenizer, prompts, gen_cfg, progress=False)
+        t1, result.generate_calls_batched, calls[0] = time.perf_counter(), calls[0], 0
+        sequential = generate_sequential(model, tokenizer, prompts, gen_cfg, progress=False)
+        t2, result.generate_calls_sequential = time.perf_counter(), calls[0]
+        result.batched_s.append(t1 - t0)
+        result.sequential_s.append(t2 - t1)
+        bad = [i for i, (a, b) in enumerate(zip(batched, sequential)) if a != b]
+        result.identical = result.identical and not bad and len(batched) == len(sequential)
+        result.mismatches = sorted(set(result.mismatches) | set(bad))
+    result.new_tokens_mean = sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in sequential) / max(len(sequential), 1)
+    return result
