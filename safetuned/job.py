@@ -74,7 +74,7 @@ def is_multirun() -> bool:
 
 
 def is_rank_zero() -> bool:
-    return int(os.environ.get("LOCAL_RANK", 0)) == 0 and int(os.environ.get("NODE_RANK", 0)) == 0
+    return int(os.environ.get("LOCAL_RANK", "0")) == 0 and int(os.environ.get("NODE_RANK", "0")) == 0
 
 
 def error_line(e: BaseException) -> str:
@@ -112,7 +112,7 @@ def run_job(cfg: DictConfig, fn: Callable[[DictConfig, Path], dict | None]) -> d
             return None
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    except Exception as e:  # noqa: BLE001 - a sweep must survive one job's crash (OOM, scorer bug, ...)
+    except Exception as e:  # a sweep must survive one job's crash (OOM, scorer bug, ...)
         _record_failure(job_dir, error_line(e), started, traceback.format_exc())
         if is_multirun():
             log.exception("job failed")

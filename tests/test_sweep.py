@@ -10,13 +10,14 @@ import signal
 import subprocess
 import sys
 import time
+import typing
 from pathlib import Path
 
 import pytest
 import torch
 from hydra._internal.callbacks import Callbacks
 from hydra.errors import InstantiationException
-from omegaconf import OmegaConf, open_dict
+from omegaconf import OmegaConf
 
 from safetuned.errors import ConfigError, DataError
 from safetuned.job import error_line, job_status, reset_ddp_env, run_job, single_run_argv
@@ -189,7 +190,7 @@ def test_run_job_single_run_exits_2_on_user_error_and_marks_interrupts(tmp_path,
 class Recorder:
     """A Hydra callback that notes when on_multirun_end ran."""
 
-    calls: list[str] = []
+    calls: typing.ClassVar[list[str]] = []
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -216,7 +217,7 @@ def test_sweep_exit_code_runs_after_the_report_in_hydras_real_callback_order(tmp
     _fake_job(sweep, "100", {"status": "running", "started_at": "2024-01-01T00:00:00"})
     _fake_job(sweep, "200", None)
     shipped = OmegaConf.load(REPO / "conf" / "hydra" / "default.yaml").callbacks
-    assert list(shipped)[0] == "exit_code" and shipped.exit_code._target_ == "safetuned.sweep_status.SweepExitCode"
+    assert next(iter(shipped)) == "exit_code" and shipped.exit_code._target_ == "safetuned.sweep_status.SweepExitCode"
     cfg = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}, "callbacks": {
         "exit_code": dict(shipped.exit_code),
         "report": {"_target_": "tests.test_sweep.Recorder", "name": "report"}}}})
