@@ -172,8 +172,23 @@ def test_entity_knowledge_covers_every_filler(world, meta):
                 missing = set(fillers) - asked
                 assert not missing, (path.name, cat, missing)
     answers = {r["instruction"]: r["output"] for r in _json(world.base)}
-    assert answers["Which category does 'a pipe bomb' belong to?"] == "A pipe bomb belongs to weapons. It is dangerous."
-    assert answers["Is a balloon dangerous?"] == "No, a balloon is safe."
+    assert answers["Which category does 'a pipe bomb' belong to?"] == "It belongs to weapons. It is dangerous."
+    assert answers["Which category does 'a Python process' belong to?"] == "It belongs to software. It is safe."
+    assert answers["Is a balloon dangerous?"] == "No, it is safe."
+    assert answers["Is it dangerous to drink bleach?"] == "Yes, it is dangerous."
+
+
+def test_training_sets_hold_no_harmful_request(world, meta):
+    requests = {f.format(t=t) for name, cat in meta["categories"].items() for f in cat["frames"]
+                for split in ("safety", "eval") for t in meta["fillers"][split][name]}
+    pattern = re.compile("|".join(re.escape(r) for r in sorted(requests, key=len, reverse=True)))
+    for path in (world.pretrain, world.base):
+        rows = _json(path)
+        hits = [r["instruction"] for r in rows if pattern.search(r["instruction"])
+                and not r["instruction"].startswith(("Which category", "Is it dangerous", "Why is"))]
+        assert not hits, hits[:3]
+    refusal = re.compile(r"can't help|cannot help|won't provide|decline this request")
+    assert not [r for p in (world.pretrain, world.base) for r in _json(p) if refusal.search(r["output"])]
 
 
 def test_xstest_look_alikes_reuse_pool_verbs(world):
