@@ -305,6 +305,12 @@ def train(cfg: DictConfig, job_dir: Path) -> dict[str, float]:
     started = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_checkpoint(cfg, job_dir))
     train_s = time.perf_counter() - started
+    tokens = float(module.tokens_seen)
+    if trainer.world_size > 1:  # each rank counted its own share
+        import torch
+
+        tokens = float(trainer.strategy.reduce(torch.tensor(tokens, device=trainer.strategy.root_device),
+                                               reduce_op="sum"))
     if not trainer.is_global_zero:
         return {}
     restore_best(trainer, module)
@@ -314,7 +320,7 @@ def train(cfg: DictConfig, job_dir: Path) -> dict[str, float]:
         "val/loss": float(ckpt.best_model_score) if ckpt and ckpt.best_model_score is not None else float("nan"),
         "train/loss": float(trainer.callback_metrics.get("train/loss", float("nan"))),
         "train/steps": float(trainer.global_step),
-        "train/tokens": float(module.tokens_seen),
+        "train/tokens": tokens,
         "train/examples": float(len(plan.mixture.train)),
         "train/effective_batch": float(cfg.data.batch_size),
         "time/train_s": train_s,
