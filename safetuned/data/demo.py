@@ -21,7 +21,7 @@ from pathlib import Path
 
 from safetuned.errors import DataError
 
-VERSION = 1
+VERSION = 2  # bump on any change to what the generator writes: cached worlds and models are rebuilt
 SUITE_FILES = {
     "I-MaliciousInstructions": "I-MaliciousInstructions.json",
     "I-CoNa": "I-CoNa.json",

@@ -123,7 +123,10 @@ def embedded_model_dir(embedded: DictConfig, cache_dir: str | Path) -> Path:
 
     if embedded.get("path"):
         return Path(embedded.path)
+    from safetuned.data.demo import VERSION as WORLD_VERSION
+
     settings = {k: v for k, v in OmegaConf.to_container(embedded, resolve=True).items() if k not in ("path", "world_dir")}
+    settings["world_version"] = WORLD_VERSION  # a regenerated demo world means a new tokenizer and base model
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     return Path(cache_dir) / "models" / f"tiny-llama-{digest}"
 
