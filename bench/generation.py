@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -29,13 +29,21 @@ class GenerationBench:
     new_tokens_mean: float = 0.0
     generate_calls_batched: int = 0  # model.generate calls of one pass
     generate_calls_sequential: int = 0
+    # One pass each with max_new_tokens=1: the prompt (prefill) cost alone. Batching cannot make decoding cheaper
+    # than free, so sequential_s / prefill_batched_s bounds the speedup from above.
+    prefill_batched_s: float = 0.0
+    prefill_sequential_s: float = 0.0
 
     @property
     def speedup(self) -> float:
         return median(self.sequential_s) / median(self.batched_s)
 
+    @property
+    def speedup_ceiling(self) -> float:
+        return median(self.sequential_s) / self.prefill_batched_s if self.prefill_batched_s else float("nan")
+
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "speedup": self.speedup}
+        return {**asdict(self), "speedup": self.speedup, "speedup_ceiling": self.speedup_ceiling}
 
 
 def suite_prompts(cfg: DictConfig, suite: str, style, limit: int | None) -> list[str]:
@@ -94,5 +102,11 @@ def bench_generation(cfg: DictConfig, suite: str, rounds: int, limit: int | None
         bad = [i for i, (a, b) in enumerate(zip(batched, sequential)) if a != b]
         result.identical = result.identical and not bad and len(batched) == len(sequential)
         result.mismatches = sorted(set(result.mismatches) | set(bad))
+    one = replace(gen_cfg, max_new_tokens=1)
+    t0 = time.perf_counter()
+    generate(model, tokenizer, prompts, one, progress=False)
+    t1 = time.perf_counter()
+    generate_sequential(model, tokenizer, prompts, one, progress=False)
+    result.prefill_batched_s, result.prefill_sequential_s = t1 - t0, time.perf_counter() - t1
     result.new_tokens_mean = sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in sequential) / max(len(sequential), 1)
     return result

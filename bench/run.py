@@ -201,6 +201,7 @@ def bench_gen(o: Options) -> dict[str, Any]:
         "generation_seconds_baseline": median(g.sequential_s),
         "generation_speedup_vs_sequential": g.speedup,
         "generation_identical": g.identical,
+        "generation_speedup_ceiling": g.speedup_ceiling,
         "generation": g.to_dict(),
     }
 

@@ -74,6 +74,7 @@ def test_generation_bench_identical_texts_and_both_ways_ran(bench_cfg):
     assert g.generate_calls_sequential == 10
     assert g.generate_calls_batched == 1  # 10 prompts fit one batch of the configured size
     assert g.batched_s[0] > 0 and g.sequential_s[0] > 0 and g.speedup > 0
+    assert g.prefill_batched_s > 0 and g.prefill_sequential_s > 0 and g.speedup_ceiling > 0
     with pytest.raises(ConfigError, match="--gen-suite='nope'"):
         bench_generation(cfg, "nope", rounds=1)
 
