@@ -175,6 +175,8 @@ def bench_training(o: Options) -> dict[str, Any]:
         "train_tokens_per_s_ratio_vs_hf": tps["ours"] / tps["hf"],
         # per-round ratios of the interleaved pairs: their spread shows the noise of a shared machine
         "train_ratio_per_round": [a["tokens_per_s"] / b["tokens_per_s"] for a, b in zip(runs["ours"], runs["hf"])],
+        "train_ratio_median_of_rounds": median([a["tokens_per_s"] / b["tokens_per_s"]
+                                                for a, b in zip(runs["ours"], runs["hf"])]),
         "nonpad_fraction": median([x["nonpad_fraction_epoch"] for x in runs["ours"]]),
         "nonpad_fraction_baseline": median([x["nonpad_fraction_epoch"] for x in runs["hf"]]),
         "train_peak_rss_mb": median([x["peak_rss_mb"] for x in runs["ours"]]),

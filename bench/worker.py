@@ -41,10 +41,9 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """Compose the config of `spec["overrides"]` and run `spec["impl"]` for `steps` timed after `warmup`."""
     from bench.common import compose_train_cfg
     from bench.train_speed import run_impl
-
-    cfg = compose_train_cfg(spec["overrides"], spec["work_dir"])
     from safetuned.train import configure_threads
 
+    cfg = compose_train_cfg(spec["overrides"], spec["work_dir"])
     configure_threads(cfg)
     plan = prepare(cfg)
     run = run_impl(spec["impl"], cfg, plan, int(spec["steps"]), int(spec["warmup"]), spec["work_dir"])
