@@ -84,20 +84,14 @@ def run_ours(cfg: DictConfig, plan, steps: int, warmup: int) -> TrainRun:
     """The LightningModule + SafetyDataModule (length-grouped batches), built as `safetuned.train.train` does."""
     from hydra.utils import instantiate
 
-    from safetuned.data.datamodule import SafetyDataModule
     from safetuned.data.prompts import get_prompt_style
     from safetuned.model.module import LoRACausalLM
+    from safetuned.train import make_datamodule
 
     _check(steps, warmup)
     model, tokenizer = _fresh_model(cfg)
     style = get_prompt_style(cfg.prompt.name, tokenizer=tokenizer)
-    dm = SafetyDataModule(
-        plan.mixture.train, plan.mixture.val, tokenizer, style,
-        cutoff_len=int(cfg.data.cutoff_len), train_on_inputs=bool(cfg.data.train_on_inputs),
-        micro_batch_size=int(cfg.data.micro_batch_size), eval_batch_size=int(cfg.data.eval_batch_size),
-        num_workers=int(cfg.data.num_workers), seed=int(cfg.seed), group_by_length=bool(cfg.data.group_by_length),
-        cache_dir=str(Path(cfg.paths.cache_dir) / "tokenized"),
-    )
+    dm = make_datamodule(cfg, plan, tokenizer, style)
     dm.setup()  # tokenizing is data preparation, timed elsewhere; the baseline gets its tokens ready too
     epoch_nonpad = _nonpad(dm.collator([dm.train_data[i] for i in b]) for b in dm.make_sampler())
     module = LoRACausalLM(model, optimizer=instantiate(cfg.optim.optimizer),

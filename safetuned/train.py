@@ -244,6 +244,20 @@ def resume_checkpoint(cfg: DictConfig, job_dir: Path) -> str | None:
     return resume
 
 
+def make_datamodule(cfg: DictConfig, plan: Plan, tokenizer, style):
+    """The job's DataModule over the planned mixture (shared with the benchmark so both measure the same thing)."""
+    from safetuned.data.datamodule import SafetyDataModule
+
+    d = cfg.data
+    return SafetyDataModule(
+        plan.mixture.train, plan.mixture.val, tokenizer, style,
+        cutoff_len=int(d.cutoff_len), train_on_inputs=bool(d.train_on_inputs),
+        micro_batch_size=int(d.micro_batch_size), eval_batch_size=int(d.eval_batch_size),
+        num_workers=int(d.num_workers), seed=int(cfg.seed), group_by_length=bool(d.group_by_length),
+        cache_dir=str(Path(cfg.paths.cache_dir) / "tokenized"),
+    )
+
+
 def configure_threads(cfg: DictConfig) -> None:
     """Torch CPU threads: `num_threads` when set; under the joblib launcher, the cores shared among its jobs."""
     import os
@@ -265,7 +279,6 @@ def train(cfg: DictConfig, job_dir: Path) -> dict[str, float]:
     import lightning as L
     from hydra.utils import instantiate
 
-    from safetuned.data.datamodule import SafetyDataModule
     from safetuned.data.prompts import get_prompt_style
     from safetuned.eval.callbacks import EvalCallback, restore_best
     from safetuned.model.export import export_adapter
@@ -282,13 +295,7 @@ def train(cfg: DictConfig, job_dir: Path) -> dict[str, float]:
 
     model, tokenizer = build_model(cfg)
     style = get_prompt_style(cfg.prompt.name, tokenizer=tokenizer)
-    datamodule = SafetyDataModule(
-        plan.mixture.train, plan.mixture.val, tokenizer, style,
-        cutoff_len=int(cfg.data.cutoff_len), train_on_inputs=bool(cfg.data.train_on_inputs),
-        micro_batch_size=int(cfg.data.micro_batch_size), eval_batch_size=int(cfg.data.eval_batch_size),
-        num_workers=int(cfg.data.num_workers), seed=int(cfg.seed), group_by_length=bool(cfg.data.group_by_length),
-        cache_dir=str(Path(cfg.paths.cache_dir) / "tokenized"),
-    )
+    datamodule = make_datamodule(cfg, plan, tokenizer, style)
     module = LoRACausalLM(model, optimizer=instantiate(cfg.optim.optimizer),
                           scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
                           seed=int(cfg.seed), total_steps=plan.total_steps)
