@@ -173,7 +173,7 @@ def build_model(cfg: DictConfig, with_lora: bool = True):
     model = load_causal_lm(source, dtype=m.dtype, trust_remote_code=bool(m.trust_remote_code),
                            quantization=m.get("quantization"), gradient_checkpointing=bool(m.gradient_checkpointing),
                            attn_implementation=m.get("attn_implementation"))
-    return (apply_lora(model, instantiate(cfg.lora)) if with_lora else model), tokenizer
+    return (apply_lora(model, instantiate(cfg.lora), seed=int(cfg.seed)) if with_lora else model), tokenizer
 
 
 def _ddp_relaunch_as_single_run(job_dir: Path) -> None:

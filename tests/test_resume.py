@@ -27,12 +27,10 @@ def run(cmd: list[str], env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800, check=False)
 
 
-@pytest.mark.xfail(strict=False, reason="open (issue 6): data order, steps and tokens now match exactly after a "
-                   "SIGKILL resume, but the best val/loss still differs by ~1e-3 on demo world v2")
 def test_sigkill_then_resume_matches_uninterrupted(tmp_path, cache_dir):
     env = {**os.environ, "SAFETUNED_CACHE": str(cache_dir), "PYTHONUNBUFFERED": "1"}
     straight = tmp_path / "straight"
-    done = run(job_cmd(straight), env)  # also builds the cached base model, so both runs start alike
+    done = run(job_cmd(straight), env)  # also builds the cached base model (the LoRA init must not depend on it)
     assert done.returncode == 0, done.stderr[-2000:]
     expected = json.loads((straight / "metrics.json").read_text())
 
@@ -55,7 +53,9 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path, cache_dir):
     got = json.loads((killed / "metrics.json").read_text())
     assert got["train/steps"] == expected["train/steps"]
     assert got["train/tokens"] == expected["train/tokens"]
-    assert got["val/loss"] == pytest.approx(expected["val/loss"], rel=1e-4, abs=1e-5)
+    # Same data order, dropout masks, optimizer and schedule state: the resumed run retraces the original exactly.
+    assert got["val/loss"] == expected["val/loss"]
+    assert got["train/loss"] == expected["train/loss"]
     assert json.loads((killed / "status.json").read_text())["status"] == "completed"
 
     again = run(job_cmd(killed), env)  # a finished job is skipped, its results untouched

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import PreTrainedModel
 
@@ -24,9 +25,16 @@ def check_lora_targets(targets: Iterable[str] | str, linear_names: set[str], mod
         )
 
 
-def apply_lora(model: PreTrainedModel, config: LoraConfig) -> PeftModel:
-    """Freeze the base model and add trainable LoRA adapters."""
+def apply_lora(model: PreTrainedModel, config: LoraConfig, seed: int | None = None) -> PeftModel:
+    """Freeze the base model and add trainable LoRA adapters, initialised from `seed` when given.
+
+    Seeding here makes the adapter's initial weights a function of the seed alone: otherwise they depend on
+    whatever drew random numbers before (e.g. the first job of a sweep building the embedded base model), and a
+    resumed or repeated job would not start where the original did.
+    """
     if isinstance(config.target_modules, (list, tuple, set)):
         config.target_modules = list(config.target_modules)
+    if seed is not None:
+        torch.manual_seed(int(seed))
     return get_peft_model(model, config)
 
