@@ -9,7 +9,7 @@ import pytest
 from hydra._internal.utils import _locate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from tests.conftest import compose_cfg
+from tests.conftest import REPO, compose_cfg
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 META_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
@@ -91,3 +91,17 @@ def test_demo_defaults_match_the_readme(tmp_path, cache_dir):
     assert cfg.logger.wandb.offline is True
     assert cfg.callbacks.model_checkpoint.monitor == "val/loss" and cfg.callbacks.model_checkpoint.mode == "min"
     assert cfg.hydra.sweep.dir.startswith("multirun/") and cfg.hydra.job.config.override_dirname.kv_sep == "="
+
+
+@pytest.mark.parametrize("value", ["", "unset", "/tmp/elsewhere"])
+def test_cache_dir_follows_safetuned_cache_and_an_empty_value_counts_as_unset(value, monkeypatch, tmp_path):
+    import safetuned  # noqa: F401  (registers the env_or resolver)
+
+    raw = OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "paths" / "default.yaml"))["cache_dir"]
+    if value == "unset":
+        monkeypatch.delenv("SAFETUNED_CACHE", raising=False)
+    else:
+        monkeypatch.setenv("SAFETUNED_CACHE", value)
+    cfg = OmegaConf.create({"paths": {"root_dir": str(tmp_path), "cache_dir": raw}})
+    want = value if value.startswith("/") else f"{tmp_path}/.cache"
+    assert cfg.paths.cache_dir == want

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 from peft import LoraConfig, get_peft_model_state_dict
-
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from safetuned.model.lora import apply_lora
