@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+import safetuned.eval.generate as gen
 from safetuned.errors import ConfigError
 from safetuned.eval.generate import GenerationConfig, generate, generate_sequential
 from safetuned.model.tiny import random_tiny_llama, train_bpe_tokenizer
@@ -38,6 +39,42 @@ def model(tok):
     return random_tiny_llama(tok, seed=3, hidden_size=64, intermediate_size=128)
 
 
+TEMPLATE = ("Below is an instruction that describes a task. Write a response that appropriately completes the "
+            "request.\n\n### Instruction:\n")
+# Alpaca-like prompts: a long shared template, then instructions of different lengths.
+TEMPLATED = [TEMPLATE + q + "\n\n### Response:\n" for q in
+             ["Name the capital of France.", "Count from one to ten: one two three four five six seven eight nine",
+              "Hi", "The quick brown fox jumps over the lazy dog. " * 3, "cat", "seven eight nine"]]
+
+
+def _new_tokens(model, tok, prompts, max_new_tokens, eos):
+    """The greedy loop's raw new tokens of one batch (EOS included)."""
+    with torch.inference_mode():
+        return gen._greedy_batch(model.eval(), [gen._encode(tok, p) for p in prompts], tok.pad_token_id,
+                                 torch.tensor(eos), max_new_tokens, torch.device("cpu"))
+
+
+def _all_three_ways(model, tok, prompts, cfg, monkeypatch):
+    """Texts of the greedy loop, of batched HF `model.generate`, and of `generate_sequential`."""
+    assert gen.uses_greedy_loop(model, cfg)
+    loop = generate(model, tok, prompts, cfg, progress=False)
+    with monkeypatch.context() as m:
+        m.setattr(gen, "uses_greedy_loop", lambda *a: False)
+        hf = generate(model, tok, prompts, cfg, progress=False)
+    return loop, hf, generate_sequential(model, tok, prompts, cfg, progress=False)
+
+
+def _count_generate_calls(model, monkeypatch) -> list[int]:
+    calls, original = [0], model.generate
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(model, "generate", counted)
+    return calls
+
+
 def test_batched_greedy_equals_sequential(model, tok):
     cfg = GenerationConfig(max_new_tokens=16, batch_size=4)
     lengths = [len(tok(p)["input_ids"]) for p in PROMPTS]
@@ -46,6 +83,68 @@ def test_batched_greedy_equals_sequential(model, tok):
     sequential = generate_sequential(model, tok, PROMPTS, cfg, progress=False)
     assert batched == sequential
     assert len({b for b in batched if b}) >= 3  # not a degenerate all-empty comparison
+
+
+@pytest.mark.parametrize("batch_size", [3, 7])
+def test_greedy_loop_rows_finish_at_different_steps(model, tok, monkeypatch, batch_size):
+    eos = tok.eos_token_id
+    raw = _new_tokens(model, tok, PROMPTS, 16, [eos])
+    # Extra stop ids (the model's EOS as a list): a token a row first writes late, another row's first token.
+    late = next(t for row in raw for k, t in enumerate(row) if k >= 2 and t not in row[:k])
+    early = next(row[0] for row in raw if row[0] != late)
+    stops = [eos, late, early]
+    lengths = [len(row) for row in _new_tokens(model, tok, PROMPTS, 16, stops)]
+    assert len(set(lengths)) >= 3 and 1 in lengths and 16 in lengths  # EOS at step 1, later, never (max reached)
+    monkeypatch.setattr(model.generation_config, "eos_token_id", stops)
+    cfg = GenerationConfig(max_new_tokens=16, batch_size=batch_size)
+    loop, hf, sequential = _all_three_ways(model, tok, PROMPTS, cfg, monkeypatch)
+    assert loop == hf == sequential
+    assert len(set(loop)) >= 3
+
+
+def test_greedy_loop_shares_the_template_prefix(tok, monkeypatch):
+    from peft import LoraConfig, get_peft_model
+
+    base = random_tiny_llama(tok, seed=3, hidden_size=64, intermediate_size=128)
+    model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]))
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 2.0)  # a strong adapter: varied texts from this random model
+    batch = [gen._encode(tok, p) for p in TEMPLATED]
+    assert gen._shared_prefix(model, batch) >= 10
+    assert len({len(ids) for ids in batch}) >= 4  # padding between the prefix and the rest
+    loop, hf, sequential = _all_three_ways(model, tok, TEMPLATED, GenerationConfig(12, batch_size=8), monkeypatch)
+    assert loop == hf == sequential
+    assert len(set(loop)) >= 3
+    loop, hf, sequential = _all_three_ways(model, tok, TEMPLATED, GenerationConfig(3, batch_size=4), monkeypatch)
+    assert loop == hf == sequential
+    assert gen._shared_prefix(model, batch[:1]) == 0
+    monkeypatch.setattr(model.config, "sliding_window", 16, raising=False)  # windows count cache slots: no sharing
+    assert gen._shared_prefix(model, batch) == 0
+
+
+def test_only_plain_greedy_takes_the_loop(model, tok, monkeypatch):
+    calls = _count_generate_calls(model, monkeypatch)
+    greedy = GenerationConfig(max_new_tokens=4, batch_size=3)
+    generate(model, tok, PROMPTS, greedy, progress=False)
+    assert calls[0] == 0
+    configs = [GenerationConfig(max_new_tokens=4, batch_size=3, num_beams=4),
+               GenerationConfig(max_new_tokens=4, batch_size=3, do_sample=True, top_k=5),
+               GenerationConfig(max_new_tokens=4, batch_size=3, repetition_penalty=1.3)]
+    for cfg in configs:
+        assert not gen.uses_greedy_loop(model, cfg)
+        calls[0] = 0
+        generate(model, tok, PROMPTS, cfg, progress=False)
+        assert calls[0] == 3  # one model.generate call per batch
+    # A model default that HF greedy applies (here no_repeat_ngram_size) sends greedy to model.generate too.
+    monkeypatch.setattr(model.generation_config, "no_repeat_ngram_size", 2)
+    assert not gen.uses_greedy_loop(model, greedy)
+    calls[0] = 0
+    assert generate(model, tok, PROMPTS, greedy, progress=False) == generate_sequential(
+        model, tok, PROMPTS, greedy, progress=False)
+    assert calls[0] == 3 + len(PROMPTS)
 
 
 def test_batched_beam_search_equals_sequential(model, tok):
