@@ -49,7 +49,8 @@ def test_ddp_run_trains_and_evaluates_once_with_the_same_effective_batch(tmp_pat
     assert suites and all(ddp[k] == one[k] == 12 for k in suites if k != "eval/helpfulness/n"), suites
     for suite in ("malicious", "xstest_safe", "benign"):  # written once: one line per prompt, not one per rank
         assert len((job / "generations" / f"{suite}.jsonl").read_text().splitlines()) == 12
-    assert 0.4 < ddp["train/tokens"] / one["train/tokens"] < 0.6  # rank zero saw about half the tokens
+    # summed over ranks: the same data, split between them (a few early batches repeat so both take as many)
+    assert 1.0 <= ddp["train/tokens"] / one["train/tokens"] < 1.1
     with open(job / "csv" / "metrics.csv", newline="") as f:
         logged = [row["eval/malicious/n"] for row in csv.DictReader(f) if row["eval/malicious/n"]]
     assert logged == ["12.0"]  # the evaluation was logged once
