@@ -110,7 +110,7 @@ def pretrain_tiny_base(
     num_layers: int = 2,
     num_heads: int = 4,
     intermediate_size: int = 384,
-    steps: int = 1200,
+    steps: int = 2400,
     batch_size: int = 32,
     lr: float = 3e-3,
     cutoff_len: int = 128,
