@@ -297,13 +297,17 @@ def base_metrics(jobs: Sequence[Job]) -> list[str]:
 
 
 def interval(metrics: dict[str, float], name: str) -> tuple[float, float] | None:
-    """The metric's 95% interval: its bootstrap CI, or ±1.96·stderr for lm-eval metrics; None when neither."""
+    """The metric's 95% interval: its bootstrap CI, or ±1.96·stderr for lm-eval metrics; None when neither.
+
+    A normal interval around a rate near 0 or 1 spills outside [0, 1]; it is clipped there.
+    """
     lo, hi = metrics.get(f"{name}_ci_low"), metrics.get(f"{name}_ci_high")
     if lo is not None and hi is not None:
         return lo, hi
     se, v = metrics.get(f"{name}_stderr"), metrics.get(name)
     if se is not None and v is not None and math.isfinite(se):
-        return v - Z95 * se, v + Z95 * se
+        lo, hi = v - Z95 * se, v + Z95 * se
+        return (max(lo, 0.0), min(hi, 1.0)) if is_rate(name) else (lo, hi)
     return None
 
 

@@ -23,6 +23,7 @@ from safetuned.errors import ConfigError
 from safetuned.hydra_callbacks import ReportOnMultirunEnd
 from safetuned.report import (
     family_panels,
+    interval,
     main,
     metric_family,
     newest_sweep,
@@ -107,6 +108,13 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def sweep_report(tmp_path_factory):
     sweep = make_sweep(tmp_path_factory.mktemp("report"))
     return sweep, summarize_sweep(sweep)
+
+
+def test_stderr_interval_of_a_rate_stays_inside_0_1():
+    m = {"eval/harness/demo_entity/acc": 0.997, "eval/harness/demo_entity/acc_stderr": 0.003,
+         "train/tokens": 100.0, "train/tokens_stderr": 80.0}
+    assert interval(m, "eval/harness/demo_entity/acc") == pytest.approx((0.997 - 1.96 * 0.003, 1.0))
+    assert interval(m, "train/tokens") == pytest.approx((100 - 1.96 * 80, 100 + 1.96 * 80))
 
 
 def test_report_csv_numbers_keys_and_failures(sweep_report):
