@@ -65,7 +65,7 @@ def test_files_and_formats(world, tmp_path):
 
 def test_sizes(world, meta):
     c = meta["counts"]
-    assert 5500 <= c["pretrain"] <= 6500 and 2500 <= c["base"] <= 3500
+    assert 5500 <= c["pretrain"] <= 6500 and 5500 <= c["base"] <= 6500
     assert c["safety_instructions"] == c["safety_questions"] >= 2500
     assert c["benign_heldout"] >= 200 and c["xstest_safe"] >= 100 and c["xstest_unsafe"] >= 100
     for name in SUITE_FILES:

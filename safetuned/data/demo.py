@@ -21,7 +21,7 @@ from pathlib import Path
 
 from safetuned.errors import DataError
 
-VERSION = 2  # bump on any change to what the generator writes: cached worlds and models are rebuilt
+VERSION = 3  # bump on any change to what the generator writes: cached worlds and models are rebuilt
 SUITE_FILES = {
     "I-MaliciousInstructions": "I-MaliciousInstructions.json",
     "I-CoNa": "I-CoNa.json",
@@ -781,7 +781,7 @@ def generate_world(seed: int = 0) -> dict[str, object]:
 
     b_rng = random.Random(f"base:{seed}")
     extra = _entity_records(entities, b_rng, both=True) + _decline_records(b_rng, 60)
-    base = benign(b_rng, 3000 - len(extra)) + extra
+    base = benign(b_rng, 6000 - len(extra)) + extra
     b_rng.shuffle(base)
 
     safety_ins, safety_q = _safety_pools(safety_targets, random.Random(f"safety:{seed}"))
