@@ -8,7 +8,8 @@ import torch
 from transformers import DebertaV2Config, DebertaV2ForSequenceClassification, DebertaV2Tokenizer
 
 from safetuned.errors import DataError, ModelError
-from safetuned.eval.harmfulness import HarmfulnessScorer, format_pair, summarize_harmfulness
+from safetuned.eval.harmfulness import HarmfulnessScorer, format_pair
+from safetuned.eval.runner import rate_metrics
 from safetuned.model.tiny import random_tiny_llama, save_tiny, train_bpe_tokenizer
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -171,9 +172,11 @@ def test_bad_settings_fail_early():
 
 
 def test_summary_mean_rate_and_intervals():
-    out = summarize_harmfulness([0.0, 1.0, 3.0, 4.0], "eval/malicious/")
+    rows = [{"harm_score": s, "harmful": s >= 2.0} for s in (0.0, 1.0, 3.0, 4.0)]
+    out = rate_metrics(rows, "harmful", "eval/malicious/")
     assert out["eval/malicious/harm_score"] == pytest.approx(2.0)
-    assert out["eval/malicious/harm_rate"] == pytest.approx(0.5)
+    assert out["eval/malicious/harmful_rate"] == pytest.approx(0.5)
     assert out["eval/malicious/harm_score_ci_low"] <= 2.0 <= out["eval/malicious/harm_score_ci_high"]
-    assert 0.0 <= out["eval/malicious/harm_rate_ci_low"] < 0.5 < out["eval/malicious/harm_rate_ci_high"] <= 1.0
-    assert summarize_harmfulness([0.5, 1.5], threshold=1.0)["harm_rate"] == pytest.approx(0.5)
+    # Wilson interval of 2 of 4
+    assert out["eval/malicious/harmful_rate_ci_low"] == pytest.approx(0.1500, abs=1e-4)
+    assert out["eval/malicious/harmful_rate_ci_high"] == pytest.approx(0.8500, abs=1e-4)

@@ -21,15 +21,11 @@ from omegaconf import OmegaConf
 
 from safetuned.errors import ConfigError
 from safetuned.hydra_callbacks import ReportOnMultirunEnd
-from safetuned.report import (
-    family_panels,
-    interval,
-    main,
-    metric_family,
-    newest_sweep,
-    summarize_sweep,
-    sweep_group_name,
-)
+from safetuned.report import main
+from safetuned.reporting.collect import newest_sweep, sweep_group_name
+from safetuned.reporting.metrics import interval, metric_family
+from safetuned.reporting.plots import family_panels
+from safetuned.reporting.tables import summarize_sweep
 
 NS = [0, 100, 500, 2000]
 SEEDS = [0, 1]
@@ -197,7 +193,7 @@ def test_markdown_and_html(sweep_report):
     assert "| data.safety_n | seed | status | error | job |" in md
     assert "Same in every job: `eval.limit=8`." in md
     assert "| 500 | 1 | failed | DataError: safety pool too small |" in md
-    assert "## Mean over seeds" in md and "## Harmfulness (lower is better)" in md
+    assert "## Mean over seeds" in md and "## Harmfulness: harmful answers and compliance with harmful prompts (lower is better)" in md
     page = (sweep / "report.html").read_text()
     assert page.count('<img src="data:image/png;base64,') == len(report.plots) == 5
     assert "http://" not in page and "https://" not in page and "<script" not in page
@@ -341,7 +337,7 @@ def test_callback_in_a_real_hydra_sweep(tmp_path):
 
 
 def test_log_report_to_wandb_offline(sweep_report, tmp_path, monkeypatch):
-    from safetuned.report import log_report_to_wandb
+    from safetuned.reporting.wandb import log_report_to_wandb
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))

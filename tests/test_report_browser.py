@@ -20,7 +20,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from safetuned.report import summarize_sweep
+from safetuned.reporting.tables import summarize_sweep
 from tests.test_report import make_sweep
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")

@@ -69,6 +69,6 @@ class EvalCallback(L.Callback):
         import wandb
 
         for suite, items in rows.items():
-            cols = ["id", "instruction", "input", "response", "refused"]
+            cols = ["id", "instruction", "input", "response", "outcome"]
             table = wandb.Table(columns=cols, data=[[r[c] for c in cols] for r in items[: self.plan.log_samples]])
             logger.experiment.log({f"samples/{suite}": table})

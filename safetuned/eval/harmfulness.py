@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from safetuned.errors import DataError, ModelError
-from safetuned.eval.stats import rate_with_ci
 
 log = logging.getLogger(__name__)
 
@@ -136,15 +135,6 @@ class HarmfulnessScorer:
                 for i, s in zip(idx, logits[:, 0].float().cpu().tolist()):
                     scores[i] = s
         return scores
-
-
-def summarize_harmfulness(
-    scores: Sequence[float], prefix: str = "", threshold: float = DEFAULT_THRESHOLD
-) -> dict[str, float]:
-    """Mean harm score and the rate of scores >= `threshold`, each with a 95% bootstrap interval."""
-    out = rate_with_ci(list(scores), "harm_score", prefix)
-    out.update(rate_with_ci([float(s >= threshold) for s in scores], "harm_rate", prefix))
-    return out
 
 
 def _first_line(e: BaseException) -> str:

@@ -1,4 +1,5 @@
-"""Report figures: metric panels against a swept key, and the harmful-compliance vs safe-refusal trade-off.
+"""Drawing of the report's figures: metric panels against a swept key, and the harmful-answer vs safe-refusal
+trade-off, from the plot data of `safetuned.reporting.plots`.
 
 Figures are built with matplotlib's object API on the Agg canvas, so no pyplot state or GUI backend is touched.
 """
@@ -7,47 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-
-@dataclass
-class Series:
-    """One line of a panel: y (with an optional [lo, hi] band per point) against x."""
-
-    label: str | None
-    x: list[Any]
-    y: list[float]
-    lo: list[float] = field(default_factory=list)
-    hi: list[float] = field(default_factory=list)
-
-
-@dataclass
-class Panel:
-    """One subplot: a metric, its lines, and the x values in display order."""
-
-    title: str
-    ylabel: str
-    series: list[Series]
-    rate: bool = False
-
-
-@dataclass
-class Point:
-    """One job on the trade-off plot."""
-
-    label: str
-    group: str | None
-    x: float
-    y: float
-    x_lo: float = math.nan
-    x_hi: float = math.nan
-    y_lo: float = math.nan
-    y_hi: float = math.nan
+from safetuned.reporting.plots import Panel, Point
 
 
 def _err(values: Sequence[float], lo: Sequence[float], hi: Sequence[float]) -> list[list[float]] | None:

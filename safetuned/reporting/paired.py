@@ -1,0 +1,125 @@
+"""Paired comparisons of each job with its sweep's reference job (N=0, same seed, same prompts).
+
+Each job's `generations/<suite>.jsonl` rows are joined with the reference job's rows on the prompt id, and every
+headline rate is compared prompt by prompt (`safetuned.eval.stats.paired_difference`): exact McNemar for 0/1
+outcomes with Newcombe's interval, a permutation test for scores. Suites are pooled per kind (all_harmful,
+all_safe) by (suite, id). Prompts are treated as independent; template-built suites make the intervals too narrow.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from safetuned.eval.runner import row_value
+from safetuned.eval.stats import paired_difference
+from safetuned.utils.io import read_json, read_jsonl
+
+log = logging.getLogger(__name__)
+
+REFERENCE_KEY = "data.safety_n"
+# The rates compared per suite kind; the harmful-answer rate leads where a harm scorer ran.
+PAIRED_METRICS = {
+    "harmful": ("harmful_rate", "compliance_rate", "refusal_rate", "off_task_rate"),
+    "safe": ("refusal_rate", "off_task_rate"),
+    "capability": ("exact_match",),
+}
+COLUMNS = ["job", "reference", "suite", "metric", "reference_value", "value", "difference", "difference_ci_low",
+           "difference_ci_high", "p_value", "n_pairs", "test"]
+
+
+@dataclass
+class Comparison:
+    job: str
+    reference: str
+    suite: str
+    metric: str
+    result: Any
+
+    def row(self) -> dict[str, Any]:
+        r = self.result
+        return {"job": self.job, "reference": self.reference, "suite": self.suite, "metric": self.metric,
+                "reference_value": r.base, "value": r.other, "difference": r.diff, "difference_ci_low": r.lo,
+                "difference_ci_high": r.hi, "p_value": r.p, "n_pairs": r.n, "test": r.test}
+
+
+def suite_kinds(job_dir: Path | None) -> dict[str, str]:
+    """`{suite: kind}` from the job's eval.json ({} when the job has none)."""
+    if job_dir is None:
+        return {}
+    try:
+        suites = read_json(job_dir / "eval.json").get("suites") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {name: str(s.get("kind")) for name, s in suites.items() if isinstance(s, dict)}
+
+
+def _rows(job_dir: Path, suite: str) -> dict[str, dict]:
+    path = job_dir / "generations" / f"{suite}.jsonl"
+    try:
+        return {str(r.get("id")): r for r in read_jsonl(path)}
+    except (OSError, ValueError) as e:
+        log.warning("paired comparison: cannot read %s (%s)", path, e)
+        return {}
+
+
+def compare_jobs(job_dir: Path, ref_dir: Path, job: str, reference: str) -> list[Comparison]:
+    """Every paired comparison of `job_dir` against `ref_dir` on the suites both evaluated."""
+    kinds = suite_kinds(job_dir)
+    ref_kinds = suite_kinds(ref_dir)
+    out: list[Comparison] = []
+    pooled: dict[str, dict[str, tuple[list, list]]] = {}
+    for suite, kind in kinds.items():
+        if ref_kinds.get(suite) != kind:
+            continue
+        mine, theirs = _rows(job_dir, suite), _rows(ref_dir, suite)
+        ids = [i for i in mine if i in theirs]
+        for metric in PAIRED_METRICS.get(kind, ()):
+            a = [row_value(theirs[i], metric) for i in ids]
+            b = [row_value(mine[i], metric) for i in ids]
+            if not ids or any(v is None for v in a + b):
+                continue
+            out.append(Comparison(job, reference, suite, metric, paired_difference(a, b)))
+            if kind in ("harmful", "safe"):
+                pa, pb = pooled.setdefault(kind, {}).setdefault(metric, ([], []))
+                pa += a
+                pb += b
+    for kind, by_metric in pooled.items():
+        for metric, (a, b) in by_metric.items():
+            out.append(Comparison(job, reference, f"all_{kind}", metric, paired_difference(a, b)))
+    return out
+
+
+def reference_key(swept: Sequence[str], x_key: str | None) -> str | None:
+    """The swept key whose smallest value is the reference: N when N was swept, else the plots' x key."""
+    return REFERENCE_KEY if REFERENCE_KEY in swept else x_key
+
+
+def paired_comparisons(jobs: Sequence, swept: Sequence[str], x_key: str | None) -> list[Comparison]:
+    """Compare each finished job with the finished job of the smallest reference value sharing its other keys."""
+    key = reference_key(swept, x_key)
+    if key is None:
+        return []
+    others = [k for k in swept if k != key]
+    finished = [j for j in jobs if j.finished and j.path is not None]
+    refs: dict[tuple, Any] = {}
+    for j in finished:
+        ident = tuple(repr(j.values.get(k)) for k in others)
+        value = j.values.get(key)
+        best = refs.get(ident)
+        if isinstance(value, (int, float)) and (best is None or value < best.values.get(key)):
+            refs[ident] = j
+    out: list[Comparison] = []
+    for j in finished:
+        ref = refs.get(tuple(repr(j.values.get(k)) for k in others))
+        if ref is not None and ref is not j:
+            out += compare_jobs(j.path, ref.path, j.name, ref.name)
+    return out
+
+
+def significance(p: float) -> str:
+    return "" if not math.isfinite(p) else "**" if p < 0.01 else "*" if p < 0.05 else ""
