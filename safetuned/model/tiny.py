@@ -8,6 +8,8 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+from safetuned.utils.io import read_json
+
 SPECIAL_TOKENS = {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
 
 
@@ -76,13 +78,6 @@ def save_tiny(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, path:
     return path
 
 
-def _read_records(path: Path) -> list[dict]:
-    import json
-
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
 def _corpus_texts(world_dir: Path) -> list[str]:
     """Every text of the demo world: the tokenizer's vocabulary covers what training and evaluation will show."""
     import csv
@@ -90,7 +85,7 @@ def _corpus_texts(world_dir: Path) -> list[str]:
 
     texts: list[str] = []
     for path in sorted(world_dir.rglob("*.json")):
-        data = _read_records(path)
+        data = read_json(path)
         if isinstance(data, dict) and "instructions" in data:
             texts.extend(data["instructions"])
         elif isinstance(data, list):
@@ -138,7 +133,7 @@ def pretrain_tiny_base(
         intermediate_size=intermediate_size, max_position_embeddings=max(512, cutoff_len),
     )
     style = get_prompt_style("alpaca")
-    records = _read_records(world_dir / "pretrain.json")
+    records = read_json(world_dir / "pretrain.json")
     examples = [tokenize_record(r, tokenizer, style, cutoff_len, train_on_inputs=True) for r in records]
     collate = Collator(tokenizer.pad_token_id)
     rng = random.Random(seed)
@@ -168,16 +163,7 @@ def pretrain_tiny_base(
 
 def ensure_tiny_base(world_dir: str | Path, out_dir: str | Path, **kwargs) -> Path:
     """Return the cached embedded base at `out_dir`, building it once (safe when sweep jobs race for it)."""
-    from filelock import FileLock
+    from safetuned.utils.build_once import build_once
 
-    from safetuned.utils.io import atomic_dir
-
-    out_dir = Path(out_dir)
-    if (out_dir / "config.json").exists():
-        return out_dir
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(out_dir) + ".lock"):
-        if not (out_dir / "config.json").exists():
-            with atomic_dir(out_dir) as tmp:
-                pretrain_tiny_base(world_dir, tmp, **kwargs)
-    return out_dir
+    return build_once(out_dir, lambda tmp: pretrain_tiny_base(world_dir, tmp, **kwargs),
+                      lambda path: (path / "config.json").exists())
