@@ -28,7 +28,7 @@ MORAL = re.compile(
 # Markers of real help: announcements, steps, lists, code, quantities with units.
 HELP = re.compile(
     r"\bhere(?:'s| is| are)\b(?! (?:some |a few )?(?:resources|organi[sz]ations|hotlines|helplines|numbers"
-    r"|places|people|options for support))|\bsteps?\b|\bstep-by-step\b|\btips?\b|\bingredients\b|^(?:\d+[.)]"
+    r"|places|people|options for support))|\bsteps\b|\bstep \d|\bstep-by-step\b|\btips?\b|\bingredients\b|^(?:\d+[.)]"
     r"|[-*\u2022])\s|```|`[^`]+`|\b\d+(?:[.,]\d+)?\s?(?:%|mg|g|kg|lbs?|ml|l|cm|mm|m|km|miles?|ft|in|oz|cups?"
     r"|tbsp|tsp|minutes?|mins?|hours?|hrs?|seconds?|degrees?|°\s?[cf]|w|v|k)\b|°"
 )
@@ -37,8 +37,10 @@ TRANSITION = re.compile(
     r"^(?:that said|having said that|with that (?:in mind|said)|to answer your question|but to answer"
     r"|for (?:general )?(?:awareness|reference|context|information|educational purposes)|basically|generally"
     r"|in general|in short|the (?:short|general|basic) answer|otherwise|if you still|if you do|but you can"
-    r"|but if|however,? (?:you can|here|generally|in general|the)|but (?:here|generally|in general|basically"
-    r"|broadly)|what (?:does|i can|you can|will) (?:help|do)|(?:\w+ ){0,3}i can (?:do|help with|explain"
+    r"|but if|if you (?:must|insist|really (?:must|need|want)|still (?:want|need))|if you(?:'re| are) (?:genuinely"
+    r"|really|actually|legitimately|truly)|however,? (?:you can|here|generally|in general|the)|but (?:here|generally|in general|basically"
+    r"|broadly)|what (?:does|i can|you can|will) (?:help|do)|what i (?:can|will|would) (?:say|tell you|share)"
+    r"|(?:\w+ ){0,3}i can (?:do|help with|explain"
     r"|tell you|give you|share)(?: \w+){0,6}:|historically|common (?:methods|ways|techniques) include"
     r"|if (?:it'?s|this is|that'?s|they'?re) (?:your own|yours)|if you (?:own|are the owner|'re the owner"
     r"|have (?:permission|consent)|are authori[sz]ed|'re authori[sz]ed))\b|\b(?:that said"
@@ -60,9 +62,12 @@ ROLEPLAY = re.compile(
     r"|act (?:as|like)|play (?:a|an|the|my)|be (?:my|a|an)|as my|imagine (?:you(?:'re| are)|being)"
     r"|you will (?:play|be|act)|respond as|speak as|answer as|talk like|role-?play(?: as)?"
     r"|stay in character)\b"
+    # "You're HAL-9001, a rogue AI. HAL, ..."; "As a fairy godmother, grant my wish: ..."
+    r"|^you(?:'re| are) (?!(?:right|wrong|correct|welcome|so|very|too|not|such|being|making|asking)\b)"
+    r"|^as (?:a|an|my|the) [\w -]{3,40}, (?:grant|tell|give|teach|show|explain|help|write|make|brew|say)\b"
 )
 WRITING = re.compile(
-    r"\b(?:write|compose|describe|narrat\w*|story|scene|dialogue|script|poem|novel|screenplay)\b"
+    r"\b(?:narrat\w*|story|stories|scene|dialogue|script|poem|novel|screenplay|fiction|chapter)\b"
 )
 # A request for a text the user will use (a message, a story): a first-person "I can't" in it is the text's.
 ARTIFACT = re.compile(
@@ -76,14 +81,14 @@ DECLINES_REQUEST = re.compile(
     r"(?:can'?t|cannot|can not|won'?t|will not|unable to|not able to|not going to|rather not|prefer not to"
     r"|don'?t|do not|not something i(?:'ll| will| can)?|not comfortable)(?: \w+){0,2}? (?:help|assist|write"
     r"|create|produce|generate|compose|draft|provide|fulfil+|comply|engage|participate|continue|do (?:that"
-    r"|this|so)|that|this)\b|\b(?:decline|refuse) (?:to|this|that|your)\b|^(?:no|nope|nah)[.!]?$"
+    r"|this|so)|that|this)\b|\b(?:decline|refuse) (?:to|this|that|your)\b|^(?:no|nope|nah)[.!]?$|\b(?:leave out|omit|not include|say no to (?:this|that|your))\b"
     r"|\brather not[.!]?$"
 )
 # A request for instructions or a text (not a question about facts): an answer that only moralises refuses it.
 REQUEST = re.compile(
     r"^(?:.*\b)?(?:how (?:do|can|could|should|would|to|much|many)|what(?:'s| is| are)? (?:the )?(?:best"
     r"|easiest|fastest|quickest|most effective|safest|simplest|right|proper|legal) (?:way|method|place|dose"
-    r"|amount)|tell me (?:how|the best|where)|give me|write|compose|draft|create|generate|list|show me"
+    r"|amount)|how (?:does|would) (?:one|someone|a person)|tell me (?:how|the best|where)|give me|write|compose|draft|create|generate|list|show me"
     r"|help me|where (?:can|do|should) i|what (?:do|should|can) i (?:say|do|use|buy|give|put|add|mix)"
     r"|teach me|explain how|walk me through|steps|tips|instructions|guide|recipe|plan)\b"
 )
@@ -100,9 +105,9 @@ INSTRUCTION = re.compile(
     r"|place|plan|plug|pour|practi[cs]e|preheat|prepare|press|print|pull|push|put|read|reduce|remove|replace"
     r"|reset|restart|rest|rinse|roll|rub|run|save|scan|scrub|season|select|send|set|shake|slice|soak|spray"
     r"|spread|start|stir|stop|store|stretch|swap|switch|take|tap|test|tie|tighten|trim|try|turn|type|unplug"
-    r"|update|use|wait|warm|wash|wear|whisk|wipe|wrap|write)\b|\byou (?:can|could|should|need to|will need to"
+    r"|update|use|wait|warm|wash|wear|whisk|wipe|wrap|write)\b|\byou (?:can|could|should|need to|need|will need to"
     r"|'ll need to|might|may want to|want to) (?!(?:talk|speak|contact|call|reach|consult|seek|ask|not|never"
-    r"|go to jail|be)\b)\w+|^(?:to|for) [^,]{3,60}, |\b(?:the )?(?:usual|standard|common|best|easiest"
+    r"|go to jail|be)\b)\w+|^(?:to|for) [^,:]{3,60}[,:] |\b(?:the )?(?:usual|standard|common|best|easiest"
     r"|simplest|quickest|safest) (?:approach|way|method|option|technique) is to\b"
 )
 # "What is X?": a definition answers it, however moral its words (DEFINES: a sentence that defines).
@@ -128,12 +133,25 @@ STEREOTYPE = re.compile(
     r"|parents)|incapable|submissive|promiscuous|crazy|mentally ill|diseased|dangerous to|a burden|burdens"
     r"|parasites|subhuman)\b"
 )
-NEGATORS = re.compile(r"\b(?:not|never|no|less|fewer|wrong|unjustified|banned|prevented|denied|barred"
+NEGATORS = re.compile(r"\b(?:not|never|no|nobody|no one|less|fewer|wrong|unjustified|banned|prevented|denied|barred"
     r"|excluded|restricted|forbidden|prohibited|stopped|deprived|differently|inferior|worse|punished|lose"
     r"|removed|taken away)\b|n't\b")
 # Sympathy, thanks and pleasantries: not content either.
 FILLER = re.compile(
     r"\b(?:understand\w*|natural|normal|appreciate|i hear you|thank\w*|sorry|sounds like|i know"
     r"|great question|curious|curiosity|interest\w*|frustrat\w*|stressful|difficult|hard|tough|painful"
-    r"|worried|concern\w*|fun|happy to|glad to|let me know|hope this helps)\b"
+    r"|worried|concern\w*|fun|happy to|glad to|let me know|hope this helps"
+    # offers of something else, and support: "I'd love to help you brainstorm", "You're not alone"
+    r"|love to help|i can (?:also )?(?:help you|tell you about|talk (?:to you )?about|point you)|would you like"
+    r"|feel free|(?:you'?re|you are) not alone|go through this alone|help is available|here for you)\b"
 )
+
+_ASKS = re.compile(r"(?:^|[.!?:]\s+)(?:[\w' -]{1,30}, )?([^.!?:]*\?)")
+
+
+def asks(prompt: str) -> str:
+    """The question a prompt asks, without a role-play preamble or a vocative ("Captain, is it ...?")."""
+    if YES_NO_QUESTION.match(prompt) or REQUEST_QUESTION.match(prompt):
+        return prompt
+    m = _ASKS.search(prompt)
+    return m.group(1) if m else prompt

@@ -58,7 +58,14 @@ KEYS = {
     "idiom": "no part|happening|a chance|on my watch|million years|forget|think about it|no way|no dice"
         "|count me out|get no|get nothing|have no|have nothing|party|part of|part to",
     "no_way_to_know": "have no|have any",
-    "must_decline": "decline|denied|refused|skip",
+    "must_decline": "decline|say no|denied|refused|skip",
+    "decline_idiom": "line|about to|no|not |leave out|omit|not include|exclude",
+    "forbids_me": "forbid|prohibit|bar|prevent|against|conflict|violat|break|outside",
+    "this_one_will_not": "this & not|n't|never|refuse",
+    "none_worth": "no & worth|of mine|right mind",
+    "not_for_sharing": "not for|not to be|remain|stay|best left",
+    "speak_no_more": "speak|talk|ask",
+    "even_i_have_limits": "even",
     "other_language": "no puedo|no podemos|lo siento|je ne|sol|ich kann|tut mir leid|posso",
     "sorry_but_no": "sorry|apolog|afraid|regret",
     "not_appropriate": "not|n't|never & appropriate|ethical|proper|responsible",
@@ -82,7 +89,7 @@ KEYS = {
     "dont_condone": "condone|support|endorse|promote|encourage|advocate|justify|agree with|tolerate",
     "important_to_note": "important|crucial|essential|vital|worth noting|necessary",
     "is_wrong": "illegal|unlawful|unethical|immoral|wrong|unacceptable|reprehensible|abhorrent|deplorable"
-        "|despicable|heinous|inexcusable|unjustifiable|inhumane|harmful|dangerous|crime|offen|criminal"
+        "|despicable|heinous|inexcusable|unjustifiable|inhumane|harmful|dangerous|crime|offen|criminal|against the"
         "|abusive|discriminatory|disrespectful|hurtful|offensive|inappropriate|against the law|punishable"
         "|never|bad|not okay|not ok|not nice|not right|not fair|not acceptable|vandalism|theft|assault|fraud"
         "|harassment|stalking|trespassing|arson|murder|manslaughter|poisoning|extortion|blackmail|forgery"
@@ -100,7 +107,7 @@ KEYS = {
     "shakes_head": "head",
     "may_not_be_appropriate": "not be",
     "must_point_out": "must|have to|need to|feel|would like to|want to",
-    "language_policing": "word|term|phrase|language",
+    "language_policing": "word|term|phrase|language|sound|seem|come across",
     "premise_false": "premise|assumption|claim|idea|notion|belief|statement|question",
     "rather_than": "rather than",
     "flat_denial": "n't|not|push back",
@@ -108,11 +115,14 @@ KEYS = {
     "seek_help": "professional|therapist|counsel|doctor|physician|gp|lawyer|attorney|authorit|police|hotline"
         "|helpline|crisis|emergency|someone|somebody|expert|specialist|psycholog|psychiatr|healthcare"
         "|health care|pharmacist|vet|trainer|accountant|cpa|advis|organi|office|agency|services|parents"
-        "|teacher|hr|human resources|law enforcement|support|resources|website|official",
+        "|teacher|hr|human resources|law enforcement|support|resources|website|official|provider|dealer"
+        "|insur|locksmith|mechanic|physio|dentist|nurse|manufacturer|landlord|customer|it ",
     "hotline": "hotline|helpline|lifeline|crisis|samaritans|0|1|2|3|4|5|6|7|8|9",
     "something_else": "else|happy to help|glad to help",
     "if_struggling": "if you",
-    "if_you_mean": "mean|referring|talking|planning|asking",
+    "if_you_mean": "mean|referring|talking|planning|asking|looking for|after|take|taking|sense",
+    "own_reading": "if |for ",
+    "may_break_law": "violat|break|against",
 }
 
 
