@@ -5,7 +5,7 @@ SWEEP ?=
 TORCH ?= torch==2.13.0
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev install-browser demo train sweep evaluate report test test-all bench lint clean
+.PHONY: help install install-dev install-browser demo train sweep evaluate report test test-all bench gpu-check lint clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ test-all: install-dev ## Install, then run every test, slow ones included (full 
 
 bench: install ## Benchmarks against the baselines, printed as ratios; writes bench/results.json
 	$(PYTHON) -m bench.run $(ARGS)
+
+gpu-check: ## Prove the GPU path on one CUDA device (~1B random-weight LLaMA): ARGS="--dry-run" rehearses it on CPU
+	$(PYTHON) -m bench.gpu_check $(ARGS)
 
 lint: ## Ruff
 	$(PYTHON) -m ruff check safetuned tests bench

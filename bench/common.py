@@ -14,8 +14,8 @@ from omegaconf import DictConfig
 from safetuned.errors import ConfigError
 
 
-def compose_train_cfg(overrides: Sequence[str], output_dir: str | Path) -> DictConfig:
-    """The `train` config as `hydra.main` composes it, with the runtime output folder set to `output_dir`."""
+def compose_train_cfg(overrides: Sequence[str], output_dir: str | Path, config_name: str = "train") -> DictConfig:
+    """The `train` (or `config_name`) config as `hydra.main` composes it, its runtime output folder `output_dir`."""
     from hydra import compose, initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
@@ -26,7 +26,7 @@ def compose_train_cfg(overrides: Sequence[str], output_dir: str | Path) -> DictC
     GlobalHydra.instance().clear()
     try:
         with initialize_config_module(config_module="safetuned.conf", version_base="1.3"):
-            cfg = compose(config_name="train", overrides=list(overrides), return_hydra_config=True)
+            cfg = compose(config_name=config_name, overrides=list(overrides), return_hydra_config=True)
     except (HydraException, OmegaConfBaseException) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ConfigError(f"bench overrides {list(overrides)}: {first}") from None

@@ -31,7 +31,7 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict[str, float]:
     from safetuned.data.demo import ensure_demo_world
     from safetuned.data.prompts import get_prompt_style
     from safetuned.eval.runner import EvalPlan, summary_line
-    from safetuned.model.export import load_adapted
+    from safetuned.model.export import load_adapted_as_configured, placed_by_loader
     from safetuned.train import build_model
     from safetuned.utils.io import write_json_atomic
 
@@ -40,13 +40,14 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict[str, float]:
     plan = EvalPlan.from_config(cfg.eval)  # bad suites or scorers fail here, before any model is loaded
     adapter = adapter_folder(cfg.adapter) if cfg.get("adapter") else None
     if adapter is not None:
-        model, tokenizer, style, base = load_adapted(adapter, base=cfg.model.get("pretrained") or None)
+        # the configured dtype and quantization, as training loaded the base (not fp32 always)
+        model, tokenizer, style, base = load_adapted_as_configured(adapter, cfg.model)
     else:
         model, tokenizer = build_model(cfg, with_lora=False)
         style, base = get_prompt_style(cfg.prompt.name, tokenizer=tokenizer), None
     import torch
 
-    if torch.cuda.is_available():
+    if torch.cuda.is_available() and not placed_by_loader(model):
         model.to("cuda")
     metrics, _ = plan.run(model, tokenizer, style, out_dir)
     write_json_atomic(out_dir / "metrics.json", metrics)

@@ -72,5 +72,11 @@ def test_evaluation_metrics_and_generations(trained_job):
     assert "eval/xstest_safe/refusal_rate" in metrics and "eval/benign/exact_match" in metrics
     rows = [json.loads(x) for x in (job_dir / "generations" / "malicious.jsonl").read_text().splitlines()]
     assert len(rows) == 12 and all("### Response:" in r["prompt"] for r in rows)
-    refused = sum(r["refused"] for r in rows) / len(rows)
-    assert 1 - refused == pytest.approx(rate)
+    outcomes = [r["outcome"] for r in rows]
+    assert set(outcomes) <= {"refusal", "partial_refusal", "compliance", "off_task"}
+    assert outcomes.count("compliance") / len(rows) == pytest.approx(rate)
+    share = {k: metrics[f"eval/malicious/{k}_rate"] for k in ("refusal", "compliance", "off_task")}
+    assert share["refusal"] + share["compliance"] + share["off_task"] == pytest.approx(1.0)
+    assert share["refusal"] == pytest.approx(sum(r["refused"] for r in rows) / len(rows))
+    kinds = json.loads((job_dir / "eval.json").read_text())["suites"]
+    assert kinds["malicious"]["kind"] == "harmful" and kinds["malicious"]["n"] == 12

@@ -72,6 +72,49 @@ class Collator:
         return {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
 
 
+class PackedCollator:
+    """Packs a batch's examples, longest first, first-fit into rows no wider than its longest example.
+
+    `position_ids` restart at 0 for each example, so a model given them without an attention mask (and with
+    `use_cache=False`) attends only within each example; each example's first label is -100, so no token is
+    predicted from the previous example: the loss has the same targets as the padded batch. A row's unused tail
+    is padding of its own (positions from 0, labels -100). `attention_mask` marks real tokens, for counting only.
+    """
+
+    def __init__(self, pad_token_id: int | None):
+        self.pad_token_id = 0 if pad_token_id is None else int(pad_token_id)
+
+    def __call__(self, examples: Sequence[dict[str, Sequence[int]]]) -> dict[str, torch.Tensor]:
+        width = max(len(e["input_ids"]) for e in examples)
+        rows: list[list[int]] = []  # example indices of each row
+        free: list[int] = []
+        for i in sorted(range(len(examples)), key=lambda k: -len(examples[k]["input_ids"])):
+            n = len(examples[i]["input_ids"])
+            row = next((r for r, room in enumerate(free) if room >= n), None)
+            if row is None:
+                rows.append([])
+                free.append(width)
+                row = len(rows) - 1
+            rows[row].append(i)
+            free[row] -= n
+        shape = (len(rows), width)
+        input_ids = torch.full(shape, self.pad_token_id, dtype=torch.long)
+        positions = torch.zeros(shape, dtype=torch.long)
+        attention = torch.zeros(shape, dtype=torch.long)
+        labels = torch.full(shape, IGNORE_INDEX, dtype=torch.long)
+        for r, members in enumerate(rows):
+            start = 0
+            for i in members:
+                e, n = examples[i], len(examples[i]["input_ids"])
+                input_ids[r, start:start + n] = torch.as_tensor(e["input_ids"], dtype=torch.long)
+                positions[r, start:start + n] = torch.arange(n)
+                attention[r, start:start + n] = 1
+                labels[r, start + 1:start + n] = torch.as_tensor(e["labels"][1:], dtype=torch.long)
+                start += n
+            positions[r, start:] = torch.arange(width - start)
+        return {"input_ids": input_ids, "attention_mask": attention, "labels": labels, "position_ids": positions}
+
+
 class LengthGroupedBatchSampler(torch.utils.data.Sampler[list[int]]):
     """Batches of similar length: shuffle, cut into mega-batches of ~50 batches, sort each by length, chunk,
     then shuffle the batch order. Deterministic per (seed, epoch); each of `num_replicas` ranks gets every

@@ -26,8 +26,15 @@ def export_adapter(model: PeftModel, tokenizer, style, out_dir: str | Path, base
     return out_dir
 
 
-def load_adapted(adapter_dir: str | Path, base: str | None = None, dtype: str = "float32"):
-    """Load base model + adapter + tokenizer + prompt style from an exported adapter folder."""
+def load_adapted(
+    adapter_dir: str | Path,
+    base: str | None = None,
+    dtype: str = "float32",
+    quantization: str | None = None,
+    trust_remote_code: bool = False,
+    attn_implementation: str | None = None,
+):
+    """Load base model (in `dtype`, 8/4-bit when `quantization`) + adapter + tokenizer + prompt style."""
     from safetuned.data.prompts import load_prompt_style
     from safetuned.model.load import load_causal_lm, load_tokenizer
 
@@ -39,6 +46,23 @@ def load_adapted(adapter_dir: str | Path, base: str | None = None, dtype: str = 
         "base_model_name_or_path")
     if not base:
         raise ModelError(f"{adapter_dir}: the base model is unknown; pass model.pretrained=<base>")
-    model = PeftModel.from_pretrained(load_causal_lm(base, dtype=dtype), adapter_dir)
-    tokenizer = load_tokenizer(str(adapter_dir))
+    model = load_causal_lm(base, dtype=dtype, trust_remote_code=trust_remote_code, quantization=quantization or None,
+                           attn_implementation=attn_implementation)
+    model = PeftModel.from_pretrained(model, adapter_dir)
+    tokenizer = load_tokenizer(str(adapter_dir), trust_remote_code=trust_remote_code)
     return model, tokenizer, load_prompt_style(adapter_dir, tokenizer=tokenizer), base
+
+
+def load_adapted_as_configured(adapter_dir: str | Path, model_cfg):
+    """`load_adapted` with the job's `model` config: its base (else the adapter's), dtype and quantization."""
+    m = model_cfg
+    return load_adapted(adapter_dir, base=m.get("pretrained") or None, dtype=str(m.get("dtype", "float32")),
+                        quantization=m.get("quantization") or None,
+                        trust_remote_code=bool(m.get("trust_remote_code", False)),
+                        attn_implementation=m.get("attn_implementation") or None)
+
+
+def placed_by_loader(model) -> bool:
+    """Whether the loader put the (peft-wrapped) model on its devices (8/4-bit, device_map): `.to()` must not move it."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return bool(getattr(base, "is_quantized", False) or getattr(base, "hf_device_map", None))

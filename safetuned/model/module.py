@@ -37,7 +37,13 @@ class LoRACausalLM(L.LightningModule):
         return self.model(**batch)
 
     def _loss_and_tokens(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-        out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"])
+        inputs = {"input_ids": batch["input_ids"], "labels": batch["labels"]}
+        if "position_ids" in batch:  # packed rows (PackedCollator): positions restart per example, no mask
+            inputs["position_ids"] = batch["position_ids"]
+        else:
+            inputs["attention_mask"] = batch["attention_mask"]
+        # No KV cache while training: it is never read, and with one HF ignores packed position_ids.
+        out = self.model(**inputs, use_cache=False)
         n_target = int((batch["labels"][:, 1:] != -100).sum())
         return out.loss, n_target
 
