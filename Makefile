@@ -5,7 +5,7 @@ SWEEP ?=
 TORCH ?= torch==2.13.0
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev install-browser demo train sweep evaluate report test test-all bench gpu-check lint clean
+.PHONY: help install install-dev install-browser demo train sweep evaluate report validate test test-all bench gpu-check lint clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ evaluate: ## Evaluate an adapter: make evaluate ARGS="adapter=multirun/<date>/<t
 
 report: ## Report on a sweep folder (default: the newest under multirun/): make report SWEEP=multirun/<date>/<time>
 	$(PYTHON) -m safetuned.report $(SWEEP)
+
+validate: ## Check refusal judges against human labels: make validate ARGS="files=[xstest_v2_completions_llama2orig.csv]"
+	$(PYTHON) -m safetuned.validate $(ARGS)
 
 test: install-dev ## Install, then run the fast tests (the README's test command; CI runs this)
 	$(PYTHON) -m pytest -q
