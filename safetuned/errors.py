@@ -1,12 +1,27 @@
-"""User-facing errors: raised before heavy work starts and printed as one line by the entry points."""
+"""User-facing errors: raised before heavy work starts and printed as one line by the entry points.
+
+Each carries the exit code a single run ends with (README, "When things go wrong"): 2 for input to fix, 3 for a
+job folder another live run holds, 1 for a machine problem (a checkpoint that cannot be written).
+"""
 
 
 class SafetunedError(Exception):
     """Base class for errors caused by the user's input (config, files, models)."""
 
+    exit_code = 2
+
 
 class ConfigError(SafetunedError):
     """A config key or value is wrong."""
+
+
+class ConfigErrors(ConfigError):
+    """Several config errors found in one pass: one line each, all reported at once."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = list(errors)
+        head = f"{len(self.errors)} config errors: " if len(self.errors) > 1 else ""
+        super().__init__(head + "; ".join(self.errors))
 
 
 class DataError(SafetunedError):
@@ -15,3 +30,19 @@ class DataError(SafetunedError):
 
 class ModelError(SafetunedError):
     """A model or tokenizer cannot be found or does not fit the request."""
+
+
+class StaleJobError(ConfigError):
+    """A job folder holds results or a checkpoint made under another config than the one given now."""
+
+
+class JobLockedError(SafetunedError):
+    """Another live process is running this job (it holds the job folder's lock)."""
+
+    exit_code = 3
+
+
+class CheckpointError(SafetunedError):
+    """A checkpoint cannot be written (disk full, permissions) or read."""
+
+    exit_code = 1

@@ -26,8 +26,8 @@ def adapter_folder(path: str) -> Path:
 
 
 def evaluate(cfg: DictConfig, out_dir: Path) -> dict[str, float]:
-    """Check the suites, load the model (+ adapter), run the evaluation, write metrics.json."""
-
+    """Check the config and suites, load the model (+ adapter), run the evaluation, write metrics.json."""
+    from safetuned.config_check import check_config
     from safetuned.data.demo import ensure_demo_world
     from safetuned.data.prompts import get_prompt_style
     from safetuned.eval.runner import EvalPlan, summary_line
@@ -35,6 +35,7 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict[str, float]:
     from safetuned.train import build_model
     from safetuned.utils.io import write_json_atomic
 
+    check_config(cfg, "evaluate")  # every bad key and value at once, before any file or weight is read
     if cfg.data.get("demo_seed") is not None:
         ensure_demo_world(cfg.paths.demo_dir, seed=int(cfg.data.demo_seed))
     plan = EvalPlan.from_config(cfg.eval)  # bad suites or scorers fail here, before any model is loaded

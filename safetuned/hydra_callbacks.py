@@ -15,7 +15,8 @@ class ReportOnMultirunEnd(Callback):
     """Write `report.{csv,md,html}` and plots into the sweep folder after the last job; never fails the sweep.
 
     `wandb`: "auto" logs the report to W&B when the sweep's config has a `logger.wandb` section (same project,
-    entity and offline setting as the jobs), true/false force it on/off. `x_key` picks the plots' x axis.
+    entity and offline setting as the jobs), true/false force it on/off; its files stay in the sweep folder (or
+    $WANDB_DIR). `x_key` picks the plots' x axis.
     """
 
     def __init__(self, wandb: bool | str = "auto", x_key: str | None = None) -> None:
@@ -40,7 +41,11 @@ class ReportOnMultirunEnd(Callback):
             log.info("sweep report: %s", self.report.files.get("html"))
             settings = self._wandb_settings(config)
             if settings is not None:
+                from safetuned import wandb_job
+
+                wandb_job.use_job_dirs(sweep_dir)  # staging, cache and logs of the report run stay in the sweep
                 log_report_to_wandb(self.report, **settings)
+                wandb_job.close()
         except Exception as e:  # noqa: BLE001 - a report problem must not fail a finished sweep
             log.warning("could not build the sweep report (%s: %s); run `python -m safetuned.report %s`",
                         type(e).__name__, e, self.sweep_dir or "<sweep folder>")

@@ -1,8 +1,12 @@
-"""One Hydra job's lifecycle: status file, skip-if-finished, failure isolation inside sweeps, resumable interrupts.
+"""One Hydra job's lifecycle: a lock, a status file, skip-if-finished, stale-config refusal, failure isolation.
 
 `<job>/status.json` holds `status` (running | completed | failed | interrupted), a one-line `error`, the start and
 end times and the pid/host of the run. Anything but `completed` is re-run (resuming from `checkpoints/last.ckpt`)
-when the same command runs into the same folder; a job killed outright (SIGKILL, node failure) keeps `running`.
+when the same command runs into the same folder; a job killed outright (SIGKILL, node failure) keeps `running`,
+and its lock (safetuned.joblock) tells a live run from a dead one. A re-run whose config differs from the one the
+job's results or checkpoint came from (safetuned.fingerprint) neither skips nor resumes: it says which keys differ.
+Exit codes of a single run: 0 done or skipped, 2 input to fix, 3 job held by another live run, 1 a crash or a
+checkpoint that cannot be written, 128+N stopped by signal N (resumable).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -18,12 +23,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from safetuned.errors import SafetunedError
+from safetuned import wandb_job
+from safetuned.checkpointing import JobInterrupted, PreemptionCheckpoint  # noqa: F401 - configs name it here too
+from safetuned.errors import ConfigErrors, SafetunedError, StaleJobError
+from safetuned.fingerprint import stale_keys
+from safetuned.joblock import JobLock
 from safetuned.utils.io import read_json, write_json_atomic, write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -31,20 +39,14 @@ log = logging.getLogger(__name__)
 STATUS_FILE = "status.json"
 ERROR_LOG = "error.log"
 UNFINISHED = ("running", "interrupted")
+# The .hydra files of the run that wrote the manifest: put back when a refused re-run has overwritten them.
+KEPT_HYDRA = ("config.yaml", "overrides.yaml")
 
 # Variables Lightning's DDP launcher exports into the launching process. A sweep process launches one DDP job
 # after another, and a second job that still sees LOCAL_RANK thinks an outside launcher made its processes and
 # waits for ranks that never come. Values present at start-up (torchrun, SLURM) are the real ones and stay.
 DDP_ENV = ("LOCAL_RANK", "NODE_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 _ENV_AT_START = {k: os.environ.get(k) for k in DDP_ENV}
-
-
-class JobInterrupted(SystemExit):
-    """Training stopped on a signal after saving `last.ckpt`; the exit code is 128 + the signal number."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(128 + signum)
-        self.signame = signal.Signals(signum).name
 
 
 def _now() -> str:
@@ -73,8 +75,22 @@ def is_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
+def _env_int(name: str) -> int | None:
+    try:
+        return int(os.environ[name])
+    except (KeyError, ValueError):
+        return None
+
+
 def is_rank_zero() -> bool:
-    return int(os.environ.get("LOCAL_RANK", "0")) == 0 and int(os.environ.get("NODE_RANK", "0")) == 0
+    """True in the one process that writes a job's files: global rank 0 under Lightning's DDP launcher (LOCAL_RANK
+    and NODE_RANK), torchrun (RANK) or a multi-task SLURM step (SLURM_PROCID)."""
+    rank = _env_int("RANK")
+    if rank is None and (_env_int("SLURM_NTASKS") or 1) > 1:
+        rank = _env_int("SLURM_PROCID")
+    if rank is not None:
+        return rank == 0
+    return (_env_int("LOCAL_RANK") or 0) == 0 and (_env_int("NODE_RANK") or _env_int("GROUP_RANK") or 0) == 0
 
 
 def error_line(e: BaseException) -> str:
@@ -84,66 +100,137 @@ def error_line(e: BaseException) -> str:
     while isinstance(e, InstantiationException) and e.__cause__ is not None:
         e = e.__cause__
     lines = [x.strip() for x in str(e).splitlines() if x.strip()]
-    return f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
+    name = "ConfigError" if isinstance(e, ConfigErrors) else type(e).__name__
+    return f"{name}: {lines[0]}" if lines else name
+
+
+def keep_run_config(job_dir: Path) -> None:
+    """Keep this run's .hydra config beside the manifest it writes (restored if a refused re-run overwrites it)."""
+    for name in KEPT_HYDRA:
+        src = job_dir / ".hydra" / name
+        if src.is_file():
+            shutil.copyfile(src, src.with_name(f"manifest.{name}"))
+
+
+def _restore_run_config(job_dir: Path) -> None:
+    for name in KEPT_HYDRA:
+        kept = job_dir / ".hydra" / f"manifest.{name}"
+        if kept.is_file():
+            shutil.copyfile(kept, kept.with_name(name))
+
+
+def _has_checkpoint(job_dir: Path) -> bool:
+    return any((job_dir / "checkpoints").glob("*.ckpt"))
+
+
+def _user_error(e: SafetunedError, job_dir: Path) -> None:
+    """Say a user error in one line per problem; a single run exits with the error's code, a sweep goes on."""
+    lines = e.errors if isinstance(e, ConfigErrors) else [str(e)]
+    if is_multirun():
+        for line in lines:
+            log.error("job %s: %s", job_dir.name, line)
+        return
+    for line in lines:
+        print(f"error: {line}", file=sys.stderr)
+    sys.exit(e.exit_code)
 
 
 def run_job(cfg: DictConfig, fn: Callable[[DictConfig, Path], dict | None]) -> dict | None:
-    """Run `fn(cfg, job_dir)` with a status file. In a sweep a failed job is recorded and the sweep goes on."""
+    """Run `fn(cfg, job_dir)` holding the job's lock, with a status file. In a sweep a failed job is recorded and the
+    sweep goes on; a job another live process holds is left to it."""
     job_dir = Path(HydraConfig.get().runtime.output_dir)
-    previous = job_status(job_dir)
-    if (previous or {}).get("status") == "completed" and cfg.get("resume", "auto") != "never" and is_rank_zero():
-        log.info("%s already completed: skipped (resume=never re-runs it)", job_dir)
-        return read_json(job_dir / "metrics.json") if (job_dir / "metrics.json").exists() else None
-    if previous and is_rank_zero():
-        log.info("%s was %s: running it again (resume=%s)", job_dir, previous.get("status"), cfg.get("resume"))
     if is_multirun():
         reset_ddp_env()
+    if not is_rank_zero():  # a DDP rank of a job whose rank zero holds the lock and writes the files
+        return _run(cfg, fn, job_dir, owner=False)
+    lock = JobLock(job_dir)
+    try:
+        lock.acquire()
+    except SafetunedError as e:
+        _user_error(e, job_dir)
+        return None
+    try:
+        wandb_job.use_job_dirs(job_dir)
+        return _run(cfg, fn, job_dir, owner=True, took_over=lock.taken_over is not None)
+    finally:
+        lock.release()
+
+
+def _refuse_if_stale(cfg: DictConfig, job_dir: Path, previous: dict | None) -> None:
+    """Raise StaleJobError when the job's results or checkpoint came from another config than `cfg`."""
+    state = (previous or {}).get("status")
+    if str(cfg.get("resume", "auto")) != "auto" or not (state == "completed" or _has_checkpoint(job_dir)):
+        return
+    changes = stale_keys(cfg, job_dir)
+    if not changes:
+        return
+    shown = ", ".join(changes[:6]) + (f" and {len(changes) - 6} more" if len(changes) > 6 else "")
+    what = "completed" if state == "completed" else "checkpointed"
+    message = (f"job {job_dir} was {what} under another config ({shown}): not skipped, not resumed; resume=never "
+               "re-runs it afresh here, a new hydra.sweep.dir (or hydra.run.dir) keeps both")
+    _restore_run_config(job_dir)
+    if previous:
+        write_json_atomic(job_dir / STATUS_FILE, {**previous, "refused": message, "refused_at": _now()})
+    raise StaleJobError(message)
+
+
+def _run(cfg: DictConfig, fn: Callable, job_dir: Path, owner: bool, took_over: bool = False) -> dict | None:
+    previous = job_status(job_dir) if owner else None
+    if owner:
+        try:
+            _refuse_if_stale(cfg, job_dir, previous)
+        except SafetunedError as e:
+            _user_error(e, job_dir)
+            return None
+    if (previous or {}).get("status") == "completed" and cfg.get("resume", "auto") != "never":
+        if previous.get("refused"):
+            write_json_atomic(job_dir / STATUS_FILE, {k: v for k, v in previous.items() if not k.startswith("refused")})
+        log.info("%s already completed: skipped (resume=never re-runs it)", job_dir)
+        return read_json(job_dir / "metrics.json") if (job_dir / "metrics.json").exists() else None
+    if previous:
+        gone = " by a process that is gone" if took_over and previous.get("status") == "running" else ""
+        log.info("%s was %s%s: running it again (resume=%s)", job_dir, previous.get("status"), gone, cfg.get("resume"))
     started = _now()
-    if is_rank_zero():
+    if owner:
         write_status(job_dir, "running", started_at=started)
         (job_dir / ERROR_LOG).unlink(missing_ok=True)
     try:
         result = fn(cfg, job_dir)
     except SafetunedError as e:
-        message = error_line(e)
-        _record_failure(job_dir, message, started, traceback.format_exc())
-        if is_multirun():
-            log.error("job failed: %s", message)
-            return None
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+        if owner:
+            _record_failure(job_dir, error_line(e), started, traceback.format_exc())
+        _user_error(e, job_dir)
+        return None
     except Exception as e:  # a sweep must survive one job's crash (OOM, scorer bug, ...)
-        _record_failure(job_dir, error_line(e), started, traceback.format_exc())
+        if owner:
+            _record_failure(job_dir, error_line(e), started, traceback.format_exc())
         if is_multirun():
             log.exception("job failed")
             return None
         raise
     except (KeyboardInterrupt, SystemExit) as e:
         # SIGTERM under Lightning (SIGTERMException), submitit's requeue exit on SIGUSR2, Ctrl-C: resumable.
-        _record_interrupt(job_dir, e, started)
+        if owner:
+            _record_interrupt(job_dir, e, started)
         code = getattr(e, "code", None)
         if isinstance(e, SystemExit) and not code:
             raise SystemExit(128 + signal.SIGTERM) from e  # Lightning exits 0 on SIGTERM: say it did not finish
         raise
     finally:
-        _close_wandb()
+        wandb_job.close()
         if is_multirun():
             _destroy_process_group()
-    if is_rank_zero():
+    if owner:
         write_status(job_dir, "completed", started_at=started)
     return result
 
 
 def _record_failure(job_dir: Path, message: str, started: str, tb: str) -> None:
-    if not is_rank_zero():
-        return
     write_status(job_dir, "failed", error=message, started_at=started)
     write_text_atomic(job_dir / ERROR_LOG, tb)
 
 
 def _record_interrupt(job_dir: Path, e: BaseException, started: str) -> None:
-    if not is_rank_zero():
-        return
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     if isinstance(e, JobInterrupted):
@@ -180,15 +267,6 @@ def _destroy_process_group() -> None:
         dist.destroy_process_group()
 
 
-def _close_wandb() -> None:
-    """Close any W&B run so the next job of the same process starts its own."""
-    if "wandb" in sys.modules:
-        import wandb
-
-        if wandb.run is not None:
-            wandb.finish()
-
-
 # ---------------------------------------------------------------- DDP ranks of a sweep job
 
 # Hydra overrides that belong to the sweep (or are set again by Lightning) and must not reach a rank's command.
@@ -218,85 +296,3 @@ def single_run_argv(argv: Sequence[str], task: Sequence[str], hydra: Sequence[st
     kept = [o for o in hydra if not any(_override_key(o) == p or _override_key(o).startswith(p + ".")
                                         for p in _SWEEP_ONLY)]
     return [*out, *kept, *task]
-
-
-# ---------------------------------------------------------------- resumable interrupts
-
-
-class PreemptionCheckpoint(L.Callback):
-    """Save `checkpoints/last.ckpt` when the job is told to stop, so the re-run resumes where it was.
-
-    SIGUSR2 (submitit's and SLURM's `--signal=USR2@<s>` warning) is noted, training runs on to the next optimizer
-    step, all ranks agree, `last.ckpt` is written, then the earlier handler runs (submitit requeues the job and
-    exits) or, without one, the job stops with exit code 128+signal. SIGTERM is Lightning's: it stops at the next
-    batch and this callback saves from `on_exception`.
-    """
-
-    def __init__(self, signals: Sequence[str] = ("SIGUSR2",), filename: str = "last.ckpt") -> None:
-        self.signals = [getattr(signal, s) if isinstance(s, str) else signal.Signals(s) for s in signals]
-        self.filename = filename
-        self.requested: int | None = None
-        self._previous: dict[int, Any] = {}
-        self._saved_step = -1
-
-    def _handler(self, signum: int, frame: Any) -> None:
-        self.requested = signum  # only note it: the state mid-step is not a checkpoint
-
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        import threading
-
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for s in self.signals:
-            self._previous[s] = signal.signal(s, self._handler)
-
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._restore_handlers()
-
-    def _restore_handlers(self) -> None:
-        for s, h in self._previous.items():
-            signal.signal(s, h if h is not None else signal.SIG_DFL)
-        self._previous = {}
-
-    def _path(self, trainer: L.Trainer) -> Path:
-        ckpt = trainer.checkpoint_callback
-        folder = getattr(ckpt, "dirpath", None) or Path(trainer.default_root_dir) / "checkpoints"
-        return Path(folder) / self.filename
-
-    def _requested_anywhere(self, trainer: L.Trainer) -> int:
-        flag = self.requested or 0
-        if trainer.world_size > 1:
-            import torch
-
-            t = torch.tensor([flag], device=trainer.strategy.root_device)
-            return int(trainer.strategy.reduce(t, reduce_op="max").item())
-        return flag
-
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
-        if trainer.fit_loop.epoch_loop._should_accumulate():
-            return  # mid accumulation the gradients so far would be lost
-        signum = self._requested_anywhere(trainer)
-        if not signum:
-            return
-        self._save(trainer)
-        previous = self._previous.get(signum)
-        self._restore_handlers()
-        log.warning("signal %s: saved %s at step %d", signal.Signals(signum).name, self._path(trainer),
-                    trainer.global_step)
-        if callable(previous):
-            previous(signum, None)  # e.g. submitit: requeue, then sys.exit
-        raise JobInterrupted(signum)
-
-    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        self._restore_handlers()
-        from lightning.pytorch.utilities.exceptions import SIGTERMException
-
-        if isinstance(exception, SIGTERMException) and trainer.global_step > 0:
-            self._save(trainer)
-            log.warning("SIGTERM: saved %s at step %d", self._path(trainer), trainer.global_step)
-
-    def _save(self, trainer: L.Trainer) -> None:
-        if self._saved_step != trainer.global_step:
-            trainer.save_checkpoint(self._path(trainer))
-            self._saved_step = trainer.global_step

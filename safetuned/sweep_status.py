@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,11 @@ class JobState:
     """One job folder of a sweep and how it ended."""
 
     name: str
-    status: str  # completed | failed | unfinished
+    status: str  # completed | failed | stale | running | interrupted | unfinished
     detail: str = ""
+
+
+NOT_DONE = ("running", "interrupted", "unfinished")  # counted as unfinished
 
 
 def find_job_dirs(sweep_dir: Path) -> list[Path]:
@@ -43,8 +47,29 @@ def find_job_dirs(sweep_dir: Path) -> list[Path]:
     return sorted(found)
 
 
+def _holder_gone(job_dir: Path, status: dict) -> bool | None:
+    """Whether the process a `running` status names is gone: its lock is free, or (no lock file) its pid is dead
+    on this host. None when it cannot be told."""
+    from safetuned.joblock import lock_is_held
+
+    held = lock_is_held(job_dir)
+    if held is not None:
+        return not held
+    pid, host = status.get("pid"), status.get("host")
+    if not isinstance(pid, int) or host != socket.gethostname():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def job_state(sweep_dir: Path, job_dir: Path) -> JobState:
-    """completed (status completed), failed (with its error line) or unfinished (running, interrupted, none)."""
+    """completed, failed (with its error line), stale (a re-run refused: its config differs), running (a live
+    holder), interrupted (stopped by a signal, or its process is gone) or unfinished (no status)."""
     from safetuned.job import job_status
 
     name = job_dir.relative_to(sweep_dir).as_posix()
@@ -52,10 +77,21 @@ def job_state(sweep_dir: Path, job_dir: Path) -> JobState:
     if status is None:
         return JobState(name, "unfinished", "no status.json (never started, or killed before it began)")
     state = status.get("status")
+    if status.get("refused"):
+        return JobState(name, "stale", str(status["refused"]).splitlines()[0])
     if state == "completed":
         return JobState(name, "completed")
     if state == "failed":
         return JobState(name, "failed", str(status.get("error") or "no error recorded").splitlines()[0])
+    if state == "interrupted":
+        return JobState(name, "interrupted", str(status.get("error") or "interrupted").splitlines()[0])
+    who = f"pid {status.get('pid')} on {status.get('host')}"
+    gone = _holder_gone(job_dir, status) if state == "running" else None
+    if gone:
+        return JobState(name, "interrupted", f"its process ({who}) is gone since {status.get('started_at')} "
+                                             "(killed); re-running the same command resumes it")
+    if gone is False:
+        return JobState(name, "running", f"running in {who} since {status.get('started_at')}")
     detail = status.get("error") or f"status {state!r} since {status.get('started_at')} (killed or still running)"
     return JobState(name, "unfinished", str(detail).splitlines()[0])
 
@@ -68,8 +104,13 @@ def sweep_states(sweep_dir: str | Path) -> list[JobState]:
 def summary_lines(sweep_dir: str | Path, states: list[JobState]) -> list[str]:
     """One line per job that did not complete, then the counts."""
     lines = [f"{s.status.upper()} {s.name}: {s.detail}" for s in states if s.status != "completed"]
-    counts = {k: sum(s.status == k for s in states) for k in ("completed", "failed", "unfinished")}
+    counts = {"completed": sum(s.status == "completed" for s in states),
+              "failed": sum(s.status == "failed" for s in states),
+              "unfinished": sum(s.status in NOT_DONE for s in states)}
     tail = ", ".join(f"{n} {k}" for k, n in counts.items())
+    stale = sum(s.status == "stale" for s in states)
+    if stale:
+        tail += f", {stale} stale (results of another config; resume=never re-runs them)"
     if counts["failed"] or counts["unfinished"]:
         tail += f"; re-run the same command with hydra.sweep.dir={sweep_dir} to retry only those"
     lines.append(f"sweep {sweep_dir}: {tail}")

@@ -17,6 +17,18 @@ REPO = Path(__file__).resolve().parents[1]
 TINY_OVERRIDES = ["experiment=smoke", "logger=csv"]
 
 
+@pytest.fixture(autouse=True)
+def _job_env_restored(monkeypatch):
+    """run_job points W&B's folders at its job through the environment (as a sweep process needs): a test that runs
+    a job in-process must not leave them pointing there for the subprocesses of later tests."""
+    from safetuned import wandb_job
+
+    names = (*wandb_job.DIRS, "WANDB_DIR")
+    for var in names:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(wandb_job, "_AT_START", dict.fromkeys(names))
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> Path:
     """One cache per test session (demo world, tiny base model, tokenized data), shared by the tests."""

@@ -29,14 +29,18 @@ def files_containing(root: Path, needles: list[str]) -> dict[str, list[str]]:
 
 def test_planted_keys_appear_in_no_job_file(tmp_path, cache_dir):
     sweep = tmp_path / "sweep"
+    home = tmp_path / "home"  # W&B keeps staging files and service logs in ~/.local/share and ~/.cache by default
+    home.mkdir()
     r = train_cmd("-m", *[o for o in BASE if not o.startswith("logger=")], "logger=many",
                   f"logger.wandb.tags=[{MARKER}]", "data.safety_n=0", f"hydra.sweep.dir={sweep}",
-                  cwd=tmp_path, cache=cache_dir, env={**SECRETS, "WANDB_MODE": "offline"})
+                  cwd=tmp_path, cache=cache_dir, env={**SECRETS, "WANDB_MODE": "offline", "HOME": str(home)})
     assert r.returncode == 0, r.stderr[-3000:]
     (job,) = job_dirs(sweep)
     runs = list((job / "wandb").glob("offline-run-*/run-*.wandb"))
     assert len(runs) == 1, "the job's W&B offline run"
     assert (job / "csv" / "metrics.csv").is_file()
+    assert not [p for p in home.rglob("*") if "wandb" in p.name], "W&B files left in the home folder"
+    assert any((job / "wandb" / "cache").rglob("*.log")) and (job / "wandb_run.json").is_file()
 
     hits = files_containing(tmp_path, [*SECRETS.values(), MARKER])
     assert any(h.endswith(".wandb") for h in hits[MARKER]), hits[MARKER]  # the search does read W&B records

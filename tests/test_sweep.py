@@ -316,7 +316,7 @@ def test_bad_input_exits_nonzero_with_key_and_allowed_values(tmp_path, cache_dir
     r = train_cmd(*BASE, "data.safety_format=poems", f"hydra.run.dir={tmp_path / 'b'}", cwd=tmp_path,
                   cache=cache_dir)
     assert r.returncode == 2
-    assert "data.safety_format='poems' is not one of instructions, questions, mixed" in r.stderr
+    assert "data.safety_format='poems': must be one of instructions, questions or mixed" in r.stderr
     assert "Traceback" not in r.stderr
     assert job_status(tmp_path / "b")["status"] == "failed"
 
@@ -324,7 +324,7 @@ def test_bad_input_exits_nonzero_with_key_and_allowed_values(tmp_path, cache_dir
     r = train_cmd("-m", *BASE, "data.safety_format=poems", f"hydra.sweep.dir={sweep}", cwd=tmp_path,
                   cache=cache_dir)
     assert r.returncode == 1
-    assert "data.safety_format='poems' is not one of instructions, questions, mixed" in r.stderr
+    assert "data.safety_format='poems': must be one of instructions, questions or mixed" in r.stderr
     statuses = [json.loads(p.read_text())["status"] for p in tmp_path.rglob("status.json")]
     assert statuses and "completed" not in statuses
     assert not list(tmp_path.rglob("metrics.json"))
@@ -353,6 +353,10 @@ def _interrupt_and_resume(tmp_path: Path, cache_dir: Path, sig: signal.Signals) 
     status = job_status(job)
     assert status["status"] == "interrupted"
     assert status["error"].startswith(f"interrupted by {sig.name}; re-running the same command resumes from")
+    from safetuned.joblock import lock_is_held, read_holder
+
+    assert lock_is_held(job) is False and read_holder(job) is None  # released cleanly
+    assert [s.status for s in sweep_states(tmp_path)] == ["interrupted"]
     step = torch.load(job / "checkpoints" / "last.ckpt", weights_only=False)["global_step"]
     assert 10 <= step < 92, step  # saved at the interruption, not the end (4 epochs x 23 steps)
     assert f"saved {job / 'checkpoints' / 'last.ckpt'} at step {step}" in out

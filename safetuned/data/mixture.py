@@ -59,10 +59,16 @@ def select_safety(safety: dict[str, list[dict]], safety_n: int, safety_format: s
         return []
     if safety_format != "mixed":
         pool = _pool(safety, safety_format, safety_format)
+        if not pool:
+            raise ConfigError(f"data.safety_n={safety_n} but data.safety.{safety_format} holds no records (an empty "
+                              "list): give a pool file with records, or data.safety_n=0")
         if safety_n > len(pool):
             raise ConfigError(f"data.safety_n={safety_n} is larger than the {safety_format} pool: allowed 0..{len(pool)}")
         return [pool[i] for i in _perm(len(pool), seed, "safety")[:safety_n]]
     a, q = _pool(safety, "instructions", "mixed"), _pool(safety, "questions", "mixed")
+    empty = [k for k, p in (("instructions", a), ("questions", q)) if not p]
+    if empty:
+        raise ConfigError(f"data.safety_format=mixed but data.safety.{empty[0]} holds no records (an empty list)")
     parallel = len(a) == len(q)
     most = _mixed_max(len(a), len(q), parallel)
     if safety_n > most:
@@ -114,6 +120,8 @@ def build_mixture(
         raise ConfigError(f"data.safety has unknown pool(s) {sorted(unknown)} (allowed: instructions, questions)")
     chosen_safety = select_safety(safety, int(safety_n), safety_format, seed)
     if base_n is not None:
+        if not base and base_n:
+            raise ConfigError(f"data.base.n={base_n} but the base data holds no records (an empty list)")
         if not 0 <= base_n <= len(base):
             raise ConfigError(f"data.base.n={base_n} must be in 0..{len(base)} (the base set's size) or null")
         base = [base[i] for i in _perm(len(base), seed, "base")[:base_n]]

@@ -65,8 +65,8 @@ def _parse_jsonl(text: str, path: Path) -> list[Any]:
 def validate_records(rows: Any, where: str, prefix: str) -> list[dict]:
     """Check every row has string `instruction` and `output` (`input` defaults to "") and give it an id."""
     if not isinstance(rows, list):
-        raise DataError(f"{where}: expected a JSON list of {{instruction, input, output}} records, "
-                        f"got {type(rows).__name__}")
+        got = f"an object with keys {sorted(rows)[:5]}" if isinstance(rows, dict) else f"a {type(rows).__name__}"
+        raise DataError(f"{where}: expected a JSON list of {{instruction, input, output}} records, got {got}")
     out = []
     for i, row in enumerate(rows):
         if not isinstance(row, dict):

@@ -19,7 +19,7 @@ DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfl
 
 
 def resolve_dtype(name: str) -> torch.dtype | str:
-    """Map a config dtype string to torch (bf16 falls back to fp32 on a CPU without bf16 support)."""
+    """Map a config dtype string to torch (the choice is the user's: bf16 on a CPU runs, slowly)."""
     if name not in DTYPES:
         raise ConfigError(f"model.dtype={name!r} is not one of {sorted(DTYPES)}")
     return DTYPES[name]
@@ -32,18 +32,41 @@ def _offline_hint(name: str) -> str:
     )
 
 
+def _first_line(e: BaseException, limit: int = 160) -> str:
+    text = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _check_local_config(name: str, path: Path) -> None:
+    """A local folder's config.json must be a non-empty JSON object: say what is wrong before transformers does."""
+    import json
+
+    file = path / "config.json"
+    if not file.exists():
+        raise ModelError(f"model.pretrained={name!r} is a folder without config.json: not a transformers model")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelError(f"model.pretrained={name!r}: {file} is not valid JSON ({_first_line(e)})") from None
+    if not isinstance(data, dict) or not data:
+        raise ModelError(f"model.pretrained={name!r}: {file} holds {json.dumps(data)[:40]}, not a model config "
+                         "(no model_type, no architecture); save the model with save_pretrained()")
+
+
 def load_model_config(name: str, trust_remote_code: bool = False) -> PretrainedConfig:
     """Fetch only the config (cheap): the early check that a model exists, run before any data or weights."""
     path = Path(name).expanduser()
-    if path.exists() and not (path / "config.json").exists():
-        raise ModelError(f"model.pretrained={name!r} is a folder without config.json: not a transformers model")
-    if (name.startswith((".", "/", "~")) or len(Path(name).parts) > 2) and not path.exists():
+    if path.exists():
+        _check_local_config(name, path)
+    elif name.startswith((".", "/", "~")) or len(Path(name).parts) > 2:
         raise ModelError(f"model.pretrained={name!r}: no such folder")
     try:
         return AutoConfig.from_pretrained(str(path) if path.exists() else name, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as e:
         if "trust_remote_code" in str(e):
             raise ModelError(f"model {name!r} needs custom code: set model.trust_remote_code=true if you trust it")
+        if path.exists():
+            raise ModelError(f"model.pretrained={name!r}: cannot read its config ({_first_line(e)})") from None
         raise ModelError(_offline_hint(name)) from None
 
 
@@ -58,7 +81,9 @@ def load_tokenizer(name: str, trust_remote_code: bool = False, padding_side: str
     """Load the tokenizer and give it a pad token when it has none (unk, else eos: never a trained token)."""
     try:
         tok = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
-    except (OSError, ValueError):
+    except (OSError, ValueError) as e:
+        if Path(name).expanduser().exists():
+            raise ModelError(f"cannot load a tokenizer from the folder {name}: {_first_line(e)}") from None
         raise ModelError(_offline_hint(name)) from None
     if tok.pad_token is None:
         # Padding positions carry label -100 and attention 0, so the token chosen never trains.
@@ -84,7 +109,9 @@ def load_causal_lm(
         kwargs["quantization_config"] = _bnb_config(quantization, kwargs["dtype"])
     try:
         model = AutoModelForCausalLM.from_pretrained(name, **kwargs)
-    except OSError:
+    except OSError as e:
+        if Path(name).expanduser().exists():
+            raise ModelError(f"cannot load the model weights from the folder {name}: {_first_line(e)}") from None
         raise ModelError(_offline_hint(name)) from None
     if quantization:
         from peft import prepare_model_for_kbit_training
