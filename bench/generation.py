@@ -111,11 +111,11 @@ def suite_prompts(cfg: DictConfig, suite: str, style, limit: int | None) -> list
 def _count_calls(model) -> Iterator[list[int]]:
     """Count generation calls (in a one-item list the caller resets) to show every way really ran.
 
-    A call is one `model.generate` or one batch of `generate`'s own greedy loop (`_greedy_batch`).
+    A call is one `model.generate` or one batch of `generate`'s own greedy loop (`greedy.greedy_batch`).
     """
-    from safetuned.eval import generate as gen
+    from safetuned.eval import greedy
 
-    calls, original_generate, original_loop = [0], model.generate, gen._greedy_batch
+    calls, original_generate, original_loop = [0], model.generate, greedy.greedy_batch
 
     def counted(original):
         def call(*args, **kwargs):
@@ -123,11 +123,11 @@ def _count_calls(model) -> Iterator[list[int]]:
             return original(*args, **kwargs)
         return call
 
-    model.generate, gen._greedy_batch = counted(original_generate), counted(original_loop)
+    model.generate, greedy.greedy_batch = counted(original_generate), counted(original_loop)
     try:
         yield calls
     finally:
-        model.generate, gen._greedy_batch = original_generate, original_loop
+        model.generate, greedy.greedy_batch = original_generate, original_loop
 
 
 def bench_generation(cfg: DictConfig, suite: str, rounds: int, limit: int | None = None,

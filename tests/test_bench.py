@@ -105,7 +105,7 @@ def test_fused_decode_step_writes_what_the_greedy_loop_writes(monkeypatch):
     """Rows finishing at different steps (lazy row dropping), a shared template prefix, a LoRA model."""
     from peft import LoraConfig, get_peft_model
 
-    import safetuned.eval.generate as gen
+    from safetuned.eval import greedy
     from safetuned.eval.generate import GenerationConfig, generate
     from safetuned.model.tiny import random_tiny_llama, train_bpe_tokenizer
     from tests.test_generate import CORPUS, PROMPTS, TEMPLATED, _new_tokens
@@ -122,8 +122,8 @@ def test_fused_decode_step_writes_what_the_greedy_loop_writes(monkeypatch):
     early = next(row[0] for row in raw if row[0] != late)
     monkeypatch.setattr(model.generation_config, "eos_token_id", [tok.eos_token_id, late, early])
     prompts = PROMPTS + TEMPLATED
-    calls, buffered = [], gen._BufferedLayer
-    monkeypatch.setattr(gen, "_BufferedLayer", type("Counted", (buffered,), {
+    calls, buffered = [], greedy.BufferedLayer
+    monkeypatch.setattr(greedy, "BufferedLayer", type("Counted", (buffered,), {
         "update": lambda self, *a, **k: calls.append(1) or buffered.update(self, *a, **k)}))
     cfg = GenerationConfig(max_new_tokens=16, batch_size=5)
     fused = generate(model, tok, prompts, cfg, progress=False, fused=True)

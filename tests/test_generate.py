@@ -7,6 +7,7 @@ import torch
 
 import safetuned.eval.generate as gen
 from safetuned.errors import ConfigError
+from safetuned.eval import greedy
 from safetuned.eval.generate import GenerationConfig, generate, generate_sequential
 from safetuned.model.tiny import random_tiny_llama, train_bpe_tokenizer
 
@@ -50,7 +51,7 @@ TEMPLATED = [TEMPLATE + q + "\n\n### Response:\n" for q in
 def _new_tokens(model, tok, prompts, max_new_tokens, eos):
     """The greedy loop's raw new tokens of one batch (EOS included)."""
     with torch.inference_mode():
-        return gen._greedy_batch(model.eval(), [gen._encode(tok, p) for p in prompts], tok.pad_token_id,
+        return greedy.greedy_batch(model.eval(), [gen._encode(tok, p) for p in prompts], tok.pad_token_id,
                                  torch.tensor(eos), max_new_tokens, torch.device("cpu"))
 
 
@@ -113,16 +114,16 @@ def test_greedy_loop_shares_the_template_prefix(tok, monkeypatch):
             if "lora_B" in name:
                 p.normal_(0, 2.0)  # a strong adapter: varied texts from this random model
     batch = [gen._encode(tok, p) for p in TEMPLATED]
-    assert gen._shared_prefix(model, batch) >= 10
+    assert greedy.shared_prefix(model, batch) >= 10
     assert len({len(ids) for ids in batch}) >= 4  # padding between the prefix and the rest
     loop, hf, sequential = _all_three_ways(model, tok, TEMPLATED, GenerationConfig(12, batch_size=8), monkeypatch)
     assert loop == hf == sequential
     assert len(set(loop)) >= 3
     loop, hf, sequential = _all_three_ways(model, tok, TEMPLATED, GenerationConfig(3, batch_size=4), monkeypatch)
     assert loop == hf == sequential
-    assert gen._shared_prefix(model, batch[:1]) == 0
+    assert greedy.shared_prefix(model, batch[:1]) == 0
     monkeypatch.setattr(model.config, "sliding_window", 16, raising=False)  # windows count cache slots: no sharing
-    assert gen._shared_prefix(model, batch) == 0
+    assert greedy.shared_prefix(model, batch) == 0
 
 
 def test_only_plain_greedy_takes_the_loop(model, tok, monkeypatch):
