@@ -34,7 +34,7 @@ def prepare_job(overrides: list[str], safety_n: int, token_cache: str | Path, wo
     """What a sweep job does before training starts, timed: mixture, model + tokenizer, tokenized datamodule."""
     from safetuned.data.datamodule import SafetyDataModule
     from safetuned.data.prompts import get_prompt_style
-    from safetuned.train import build_model
+    from safetuned.pipeline.build import build_model
 
     cfg = compose_train_cfg([*overrides, f"data.safety_n={safety_n}"], work_dir)
     t0 = time.perf_counter()

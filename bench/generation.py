@@ -135,7 +135,7 @@ def bench_generation(cfg: DictConfig, suite: str, rounds: int, limit: int | None
     """Time ours, model.generate on the same batches, sequential (and levers), rotating their order per round."""
     from safetuned.data.prompts import get_prompt_style
     from safetuned.eval.generate import GenerationConfig, generate, generate_sequential, uses_greedy_loop
-    from safetuned.train import build_model
+    from safetuned.pipeline.build import build_model
 
     if rounds < 1:
         raise ConfigError(f"--rounds={rounds} must be >= 1")

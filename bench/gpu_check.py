@@ -121,7 +121,7 @@ def flops_per_token(s: Setup, overrides: list[str], mean_length: float) -> float
 
     from bench.common import compose_train_cfg
     from bench.flops import flop_model
-    from safetuned.train import build_model
+    from safetuned.pipeline.build import build_model
 
     model, _ = build_model(compose_train_cfg(overrides, s.out / "flops"))
     fm = flop_model(model.to(s.device))

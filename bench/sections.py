@@ -14,7 +14,7 @@ from bench.common import compose_train_cfg, median
 def ensure_base(o) -> dict[str, Any]:
     """Demo world and embedded base (built once, timed when built now)."""
     from bench.worker import prepare
-    from safetuned.train import build_model
+    from safetuned.pipeline.build import build_model
 
     cfg = compose_train_cfg(o.overrides, o.work_dir / "base")
     prepare(cfg)

@@ -73,7 +73,7 @@ def measure_peaks(overrides: list[str], work_dir: Path) -> dict[str, float]:
 
     from bench.common import compose_train_cfg
     from bench.flops import matmul_peak
-    from safetuned.train import configure_threads
+    from safetuned.pipeline.build import configure_threads
 
     configure_threads(compose_train_cfg(overrides, work_dir))
     return {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}

@@ -102,7 +102,7 @@ def nonpad(batches) -> float:
 
 def fresh_model(cfg: DictConfig, levers: list[str] = ()):
     """The LoRA model exactly as a job builds it, seeded so every run starts from the same adapter init."""
-    from safetuned.train import build_model
+    from safetuned.pipeline.build import build_model
 
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     model, tokenizer = build_model(cfg)
@@ -126,7 +126,7 @@ def optimizer_and_scheduler(cfg: DictConfig, model, total_steps: int):
 def _datamodule(cfg: DictConfig, plan, tokenizer, levers: list[str]):
     from safetuned.data.collate import PackedCollator
     from safetuned.data.prompts import get_prompt_style
-    from safetuned.train import make_datamodule
+    from safetuned.pipeline.build import make_datamodule
 
     dm = make_datamodule(cfg, plan, tokenizer, get_prompt_style(cfg.prompt.name, tokenizer=tokenizer))
     if "packed" in levers:
@@ -136,7 +136,7 @@ def _datamodule(cfg: DictConfig, plan, tokenizer, levers: list[str]):
 
 
 def run_ours(cfg: DictConfig, plan, steps: int, warmup: int, levers: list[str] = (), impl: str = "ours") -> TrainRun:
-    """The LightningModule + SafetyDataModule (length-grouped batches), built as `safetuned.train.train` does."""
+    """The LightningModule + SafetyDataModule (length-grouped batches), built as `safetuned.pipeline.fit.train` does."""
     from hydra.utils import instantiate
 
     from safetuned.model.module import LoRACausalLM

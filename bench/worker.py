@@ -29,7 +29,7 @@ class TrainPlan:
 def prepare(cfg: DictConfig) -> TrainPlan:
     """Demo world and mixture as `plan_job` builds them (suites and LoRA checks are not needed to time training)."""
     from safetuned.data.demo import ensure_demo_world
-    from safetuned.plan import batch_plan, load_data, world_size_of
+    from safetuned.pipeline.plan import batch_plan, load_data, world_size_of
 
     if cfg.data.get("demo_seed") is not None:
         ensure_demo_world(cfg.paths.demo_dir, seed=int(cfg.data.demo_seed))
@@ -55,7 +55,7 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """Compose the config of `spec["overrides"]` and run `spec["impl"]` for `steps` timed after `warmup`."""
     from bench.common import compose_train_cfg
     from bench.train_speed import run_impl
-    from safetuned.train import configure_threads
+    from safetuned.pipeline.build import configure_threads
 
     key = json.dumps([spec["overrides"], spec["work_dir"]])
     if key not in _PLANS:  # the mixture once per process: rounds differ only in the run

@@ -10,7 +10,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from safetuned.errors import ModelError
-from safetuned.job import is_multirun, run_job
+from safetuned.runtime.job import is_multirun, run_job
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +27,13 @@ def adapter_folder(path: str) -> Path:
 
 def evaluate(cfg: DictConfig, out_dir: Path) -> dict[str, float]:
     """Check the config and suites, load the model (+ adapter), run the evaluation, write metrics.json."""
-    from safetuned.config_check import check_config
     from safetuned.data.demo import ensure_demo_world
     from safetuned.data.prompts import get_prompt_style
-    from safetuned.eval.runner import EvalPlan, summary_line
+    from safetuned.eval.runner import EvalPlan
+    from safetuned.eval.suite_metrics import summary_line
     from safetuned.model.export import load_adapted_as_configured, placed_by_loader
-    from safetuned.train import build_model
+    from safetuned.pipeline.build import build_model
+    from safetuned.pipeline.check import check_config
     from safetuned.utils.io import write_json_atomic
 
     check_config(cfg, "evaluate")  # every bad key and value at once, before any file or weight is read
@@ -57,7 +58,7 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict[str, float]:
     if "wandb" in loggers and loggers.wandb is not None:
         import wandb
 
-        from safetuned.report import sweep_group_name
+        from safetuned.pipeline.layout import sweep_group_name
 
         w = loggers.wandb
         run = wandb.init(project=w.project, entity=w.entity, mode="offline" if w.offline else "online",

@@ -16,22 +16,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from safetuned.errors import SafetunedError
-from safetuned.reporting.collect import newest_sweep, sweep_group_name
+from safetuned.pipeline.layout import newest_sweep
 from safetuned.reporting.render import headline
 from safetuned.reporting.tables import SweepReport, summarize_sweep
-from safetuned.reporting.wandb import log_report_to_wandb
-
-# Imported from here by train.py, evaluate.py and hydra_callbacks.py; new code imports safetuned.reporting.*.
-__all__ = ["SweepReport", "build_report", "log_report_to_wandb", "main", "summarize_sweep", "sweep_group_name"]
+from safetuned.reporting.wandb import log_report_to_wandb, wandb_settings
 
 
 def build_report(sweep_dir: str | Path | None = None, x_key: str | None = None, wandb_mode: str | None = None,
-                 project: str = "safetuned", entity: str | None = None, root: str | Path = "multirun"
+                 project: str | None = None, entity: str | None = None, root: str | Path = "multirun"
                  ) -> SweepReport:
-    """The CLI's work: resolve the sweep folder (default: newest under `root`), write the report, log to W&B."""
+    """The CLI's work: resolve the sweep folder (default: newest under `root`), write the report, log to W&B
+    (project and entity default to the sweep's own `logger.wandb`)."""
     report = summarize_sweep(sweep_dir if sweep_dir is not None else newest_sweep(root), x_key=x_key)
     if wandb_mode:
-        run_dir = log_report_to_wandb(report, project=project, entity=entity, mode=wandb_mode)
+        from omegaconf import OmegaConf
+
+        run_yaml = report.sweep_dir / "multirun.yaml"
+        settings = wandb_settings(OmegaConf.load(run_yaml) if run_yaml.is_file() else None, force=True)
+        run_dir = log_report_to_wandb(report, project=project or settings["project"],
+                                      entity=entity or settings["entity"], mode=wandb_mode)
         if run_dir is not None:
             report.files["wandb_run"] = run_dir
     return report
@@ -44,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--root", default="multirun", help="where to look for the newest sweep (default: multirun)")
     p.add_argument("--x-key", help="the swept key on the plots' x axis (default: the numeric one with most values)")
     p.add_argument("--wandb", choices=["offline", "online"], help="also log the report to W&B in this mode")
-    p.add_argument("--project", default="safetuned", help="W&B project (default: safetuned)")
+    p.add_argument("--project", help="W&B project (default: the sweep's logger.wandb.project)")
     p.add_argument("--entity", help="W&B entity (default: your default entity)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

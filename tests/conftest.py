@@ -21,7 +21,7 @@ TINY_OVERRIDES = ["experiment=smoke", "logger=csv"]
 def _job_env_restored(monkeypatch):
     """run_job points W&B's folders at its job through the environment (as a sweep process needs): a test that runs
     a job in-process must not leave them pointing there for the subprocesses of later tests."""
-    from safetuned import wandb_job
+    from safetuned.runtime import wandb_job
 
     names = (*wandb_job.DIRS, "WANDB_DIR")
     for var in names:

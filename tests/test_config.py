@@ -23,6 +23,9 @@ REQUIRED = {
     "experiment/paper-format": ["data.dir=/data/training", "eval.paper_dir=/data/evaluation",
                                 "data.safety.questions=/data/safety_only_data_Questions.json"],
     "eval/paper": ["eval.paper_dir=/data/evaluation"],
+    "eval/harmbench": ["eval.benchmarks_dir=tests/fixtures/benchmarks"],
+    "eval/safety-suite": ["eval.benchmarks_dir=tests/fixtures/benchmarks"],
+    "eval/over-refusal": ["eval.benchmarks_dir=tests/fixtures/benchmarks"],
 }
 
 
@@ -31,7 +34,7 @@ def group_options() -> list[tuple[str, str]]:
     out = []
     for path in sorted(CONF.rglob("*.yaml")):
         rel = path.relative_to(CONF)
-        if len(rel.parts) > 1:
+        if len(rel.parts) > 1 and not rel.stem.startswith("_"):  # _base.yaml, _hf.yaml: bases the presets extend
             out.append(("/".join(rel.parts[:-1]), rel.stem))
     return out
 
@@ -105,3 +108,32 @@ def test_cache_dir_follows_safetuned_cache_and_an_empty_value_counts_as_unset(va
     cfg = OmegaConf.create({"paths": {"root_dir": str(tmp_path), "cache_dir": raw}})
     want = value if value.startswith("/") else f"{tmp_path}/.cache"
     assert cfg.paths.cache_dir == want
+
+
+@pytest.mark.parametrize("group, base", [("data", "_base"), ("model", "_hf")])
+def test_presets_extend_their_base_and_repeat_none_of_its_values(group, base):
+    """Each preset of the group lists the base in its defaults and sets only keys whose value differs."""
+    base_cfg = OmegaConf.load(CONF / group / f"{base}.yaml")
+    presets = [p for p in sorted((CONF / group).glob("*.yaml")) if not p.stem.startswith("_")]
+    extending = 0
+    for path in presets:
+        raw = OmegaConf.load(path)
+        if base not in list(raw.get("defaults") or []):
+            continue
+        extending += 1
+        for key in raw:
+            if key == "defaults" or key not in base_cfg or OmegaConf.is_missing(raw, key) \
+                    or OmegaConf.is_missing(base_cfg, key):
+                continue
+            assert raw[key] != base_cfg[key], f"{path.name} repeats {key}: {raw[key]} from {base}.yaml"
+    assert extending >= 4
+
+
+def test_paper_preset_matches_the_papers_scripts(tmp_path, cache_dir):
+    """experiment=paper: the training and generation values of the paper's own scripts (see the preset header)."""
+    cfg = compose_cfg("train", ["experiment=paper", "data.dir=/data/training", "eval.paper_dir=/data/evaluation"],
+                      tmp_path / "job", cache_dir)
+    assert cfg.optim.scheduler.num_warmup_steps == 10 and cfg.data.group_by_length is False
+    assert cfg.data.val_size == 2000 and cfg.val_every_n_steps == 50
+    assert cfg.eval.generation.max_new_tokens == 128 and cfg.eval.generation.num_beams == 4
+    assert cfg.eval.xstest_csv.endswith("/xstest_prompts.csv")  # the file XSTest's repository ships

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from safetuned.job import job_status
+from safetuned.pipeline.layout import job_status
 from tests.test_sweep import BASE, by_n, job_dirs, train_cmd
 
 DDP = ["trainer=ddp_cpu", "trainer.devices=2"]

@@ -15,18 +15,19 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from safetuned import wandb_job
-from safetuned.checkpointing import (
+from safetuned.errors import CheckpointError, ConfigError, JobLockedError
+from safetuned.pipeline.layout import job_status, summary_lines, sweep_states
+from safetuned.runtime import wandb_job
+from safetuned.runtime.checkpointing import (
     AtomicCheckpointIO,
     Resume,
     choose_resume,
     read_checkpoint,
     write_checkpoint,
 )
-from safetuned.errors import CheckpointError, ConfigError, JobLockedError
-from safetuned.job import is_rank_zero, job_status, keep_run_config, run_job
-from safetuned.joblock import JobLock, lock_is_held, read_holder
-from safetuned.sweep_status import summary_lines, sweep_states
+from safetuned.runtime.ddp import is_rank_zero
+from safetuned.runtime.job import keep_run_config, run_job
+from safetuned.runtime.joblock import JobLock, lock_is_held, read_holder
 from tests.conftest import REPO, TINY_OVERRIDES, compose_cfg
 from tests.test_sweep import train_cmd
 
@@ -52,7 +53,7 @@ def test_disk_full_while_saving_keeps_the_previous_checkpoint_and_names_the_fold
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("safetuned.checkpointing.os.fsync", full)
+    monkeypatch.setattr("safetuned.runtime.checkpointing.os.fsync", full)
     with pytest.raises(CheckpointError) as exc:
         AtomicCheckpointIO().save_checkpoint({"state_dict": {}, "global_step": 20}, last)
     assert str(exc.value) == (f"cannot write checkpoint last.ckpt in {last.parent}: no space left on the device; "
@@ -68,7 +69,7 @@ def test_an_interrupted_write_leaves_the_previous_checkpoint_whole(tmp_path, mon
     def killed(src, dst):
         raise KeyboardInterrupt  # stopped after the temp file was written, before the rename
 
-    monkeypatch.setattr("safetuned.checkpointing.os.replace", killed)
+    monkeypatch.setattr("safetuned.runtime.checkpointing.os.replace", killed)
     with pytest.raises(KeyboardInterrupt):
         fake_ckpt(last, step=20)
     assert read_checkpoint(last)[0]["global_step"] == 10 and [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
@@ -127,7 +128,7 @@ def test_an_explicit_resume_path_is_verified_and_must_fit_the_config(tmp_path):
 # ---------------------------------------------------------------- one writer per job
 
 
-HOLDER = ("import sys, time; from safetuned.joblock import JobLock; JobLock(sys.argv[1]).acquire(); "
+HOLDER = ("import sys, time; from safetuned.runtime.joblock import JobLock; JobLock(sys.argv[1]).acquire(); "
           "print('held', flush=True); time.sleep(120)")
 
 
@@ -198,7 +199,7 @@ def test_second_run_of_a_live_job_exits_3_and_touches_nothing(tmp_path, cache_di
 
 def _fake_train(cfg, job_dir):
     """What train() records: the manifest with the config's fingerprint, the .hydra copy, metrics."""
-    from safetuned.fingerprint import fingerprint
+    from safetuned.runtime.fingerprint import fingerprint
 
     (job_dir / "manifest.json").write_text(json.dumps({"fingerprint": fingerprint(cfg)}))
     keep_run_config(job_dir)
@@ -270,7 +271,7 @@ def test_a_checkpoint_of_another_config_is_not_resumed(tmp_path, cache_dir, caps
 
 
 def test_wandb_files_stay_in_the_job_and_a_resumed_job_continues_its_run(tmp_path, cache_dir, monkeypatch):
-    from safetuned.train import make_loggers
+    from safetuned.pipeline.build import make_loggers
 
     home = tmp_path / "home"
     home.mkdir()
@@ -302,7 +303,7 @@ FAST = [*TINY_OVERRIDES, "eval=none", "data.base.n=96", "trainer.max_epochs=1", 
 
 def test_disk_full_mid_training_then_a_corrupt_last_ckpt_and_the_job_still_ends_right(tmp_path, cache_dir,
                                                                                       monkeypatch, capsys):
-    from safetuned import checkpointing
+    from safetuned.runtime import checkpointing
 
     straight = tmp_path / "straight"
     assert run_job(compose_cfg("train", FAST, straight, cache_dir), _train_module().train)["train/steps"] == 6
@@ -369,7 +370,7 @@ def test_one_rank_zero_check_for_every_launcher(env, zero, monkeypatch):
 
 
 def test_train_has_no_rank_check_of_its_own():
-    source = (REPO / "safetuned" / "train.py").read_text()
+    source = (REPO / "safetuned" / "pipeline" / "fit.py").read_text()
     assert "LOCAL_RANK" not in source and "is_rank_zero()" in source
 
 
@@ -380,7 +381,7 @@ KILLER = """
 import io, os, signal, sys, tempfile
 from pathlib import Path
 import torch
-import safetuned.checkpointing as c
+import safetuned.runtime.checkpointing as c
 real, seen = c.write_checkpoint, []
 def dying(obj, path):
     if Path(path).name == "last.ckpt":

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import safetuned.eval.generate as gen
+from safetuned.data.collate import encode
 from safetuned.errors import ConfigError
 from safetuned.eval import greedy
 from safetuned.eval.generate import GenerationConfig, generate, generate_sequential
@@ -51,7 +52,7 @@ TEMPLATED = [TEMPLATE + q + "\n\n### Response:\n" for q in
 def _new_tokens(model, tok, prompts, max_new_tokens, eos):
     """The greedy loop's raw new tokens of one batch (EOS included)."""
     with torch.inference_mode():
-        return greedy.greedy_batch(model.eval(), [gen._encode(tok, p) for p in prompts], tok.pad_token_id,
+        return greedy.greedy_batch(model.eval(), [encode(tok, p) for p in prompts], tok.pad_token_id,
                                  torch.tensor(eos), max_new_tokens, torch.device("cpu"))
 
 
@@ -113,7 +114,7 @@ def test_greedy_loop_shares_the_template_prefix(tok, monkeypatch):
         for name, p in model.named_parameters():
             if "lora_B" in name:
                 p.normal_(0, 2.0)  # a strong adapter: varied texts from this random model
-    batch = [gen._encode(tok, p) for p in TEMPLATED]
+    batch = [encode(tok, p) for p in TEMPLATED]
     assert greedy.shared_prefix(model, batch) >= 10
     assert len({len(ids) for ids in batch}) >= 4  # padding between the prefix and the rest
     loop, hf, sequential = _all_three_ways(model, tok, TEMPLATED, GenerationConfig(12, batch_size=8), monkeypatch)

@@ -8,7 +8,7 @@ import pytest
 
 from safetuned.errors import ConfigError, DataError
 from safetuned.eval.helpfulness import evaluate_helpfulness, load_references, reference_key
-from safetuned.eval.judge import ReferenceJudge, Verdict
+from safetuned.eval.judges import ReferenceJudge, Verdict
 
 
 class AlwaysA:
@@ -198,7 +198,7 @@ def test_load_references_errors(tmp_path):
         load_references(bad)
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"instruction": "a", "output": "b"}\n{oops\n')
-    with pytest.raises(DataError, match="line 2 is not JSON"):
+    with pytest.raises(DataError, match="broken.jsonl line 2 is invalid JSON"):
         load_references(broken)
     (tmp_path / "empty_job" / "generations").mkdir(parents=True)
     with pytest.raises(DataError, match="no generations"):

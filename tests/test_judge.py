@@ -1,4 +1,4 @@
-"""OpenAIJudge against a fake OpenAI-compatible chat server on 127.0.0.1; verdict parsing; judge construction."""
+"""OpenAIJudge against a fake OpenAI-compatible chat server on 127.0.0.1; verdict parsing; the judge registry."""
 
 from __future__ import annotations
 
@@ -13,17 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from safetuned.errors import ConfigError, ModelError
-from safetuned.eval import judge as judge_mod
 from safetuned.eval.helpfulness import evaluate_helpfulness
-from safetuned.eval.judge import (
-    OpenAIJudge,
-    ReferenceJudge,
-    Verdict,
-    cache_key,
-    make_judge,
-    parse_verdict,
-    preference_to_winner,
-)
+from safetuned.eval.judges import OpenAIJudge, ReferenceJudge, Verdict, make_judge, register_judge
+from safetuned.eval.judges import openai as judge_mod
+from safetuned.eval.judges.alpaca_eval import preference_to_winner
+from safetuned.eval.judges.openai import cache_key, parse_verdict
 
 SECRET = "sk-test-Zq81SECRETkey"
 KEY_ENV = "SAFETUNED_TEST_JUDGE_KEY"
@@ -57,7 +51,8 @@ class FakeChat:
         body = json.loads(handler.rfile.read(int(handler.headers["Content-Length"])))
         with self.lock:
             n = len(self.requests)
-            self.requests.append({"path": handler.path, "headers": {k.lower(): v for k, v in handler.headers.items()}, "body": body})
+            headers = {k.lower(): v for k, v in handler.headers.items()}
+            self.requests.append({"path": handler.path, "headers": headers, "body": body})
             if n < self.fail_first:
                 return self.fail_status, {"retry-after-ms": "5"}, {"error": {"message": "slow down"}}
             text = self.verdict(body["messages"])
@@ -280,10 +275,52 @@ def test_alpaca_eval_missing_gives_install_hint():
 def test_make_judge(monkeypatch, tmp_path):
     assert isinstance(make_judge({"name": "reference"}), ReferenceJudge)
     assert isinstance(make_judge("reference"), ReferenceJudge)
-    with pytest.raises(ConfigError, match=r"unknown judge 'gpt'; known: \['reference', 'openai', 'alpaca_eval'\]"):
+    with pytest.raises(ConfigError, match=r"unknown judge 'gpt'; known: alpaca_eval, openai, reference"):
         make_judge({"name": "gpt"})
-    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['modle'\]"):
+    with pytest.raises(ConfigError, match=r"unknown option\(s\) \['modle'\]"):
         make_judge({"name": "openai", "modle": "gpt-4o"})
     monkeypatch.setenv(KEY_ENV, SECRET)
     j = make_judge({"name": "openai", "model": "gpt-4o", "api_key_env": KEY_ENV, "cache_path": tmp_path / "c.db"})
     assert isinstance(j, OpenAIJudge) and j.cache is not None and SECRET not in repr(j)
+
+
+def test_registry_builds_a_new_judge_from_its_module_and_checks_its_options():
+    @register_judge
+    class LengthJudge:
+        name = "test_length"
+
+        def __init__(self, *, prefer: str = "longer"):
+            self.prefer = prefer
+
+        def compare(self, instruction, output_a, output_b, *, gold=None):
+            return Verdict("a" if (len(output_a) > len(output_b)) == (self.prefer == "longer") else "b")
+
+    try:
+        j = make_judge({"name": "test_length", "prefer": "shorter"})
+        assert j.compare("q", "long answer", "short").winner == "b"
+        with pytest.raises(ConfigError, match=r"unknown option\(s\) \['prefr'\] for judge 'test_length'; "
+                                              r"allowed: \['prefer'\]"):
+            make_judge({"name": "test_length", "prefr": "x"})
+        with pytest.raises(ConfigError, match="unknown judge None"):
+            make_judge({})
+    finally:
+        from safetuned.eval.judges import base
+
+        base.REGISTRY.classes.pop("test_length")
+    with pytest.raises(ConfigError, match=r"^judge: .*model") as err:  # a required option left out
+        make_judge({"name": "openai"})
+    assert "\n" not in str(err.value)
+
+
+def test_keyless_rejection_and_unknown_model_are_one_line_config_errors(server):
+    fake = FakeChat({"ANS-x": 1, "ANS-y": 2}, fail_first=100, fail_status=401)
+    keyless = OpenAIJudge(model="fake-judge", base_url=server(fake), api_key_env=None)
+    with pytest.raises(ConfigError, match=r"judge.api_key_env: .* rejected the request \(api_key_env=null\)"):
+        keyless.compare("Q", "ANS-x", "ANS-y")
+    lost = OpenAIJudge(model="fake-judge", base_url=server(FakeChat({}, fail_first=100, fail_status=404)),
+                       api_key_env=KEY_ENV)
+    with pytest.raises(ConfigError, match=r"judge.model: .* does not serve model 'fake-judge' \(HTTP 404\)"):
+        lost.compare("Q", "ANS-x", "ANS-y")
+    bad = make(server(FakeChat({}, fail_first=100, fail_status=400)))
+    with pytest.raises(ModelError, match=r"refused the request with HTTP 400 \(.*slow down\)$"):
+        bad.compare("Q", "ANS-x", "ANS-y")

@@ -13,7 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from safetuned.errors import ConfigError
-from safetuned.eval.moderation import ModerationScorer, summarize_moderation
+from safetuned.eval.scorers import Item
+from safetuned.eval.scorers.moderation import ModerationScorer
+from safetuned.eval.suite_metrics import scorer_metrics
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 CATEGORIES = ["harassment", "hate", "self-harm", "self-harm/intent", "sexual", "violence", "violence/graphic"]
@@ -85,9 +87,11 @@ TEXTS = ["hello there", "I will kill you", "a recipe for bread", "I hate them an
 
 
 def test_results_batching_and_auth_header(scorer, server):
-    results = scorer.score(TEXTS)
-    assert [r["flagged"] for r in results] == [False, True, False, True, False]
-    assert results[1] == {"flagged": True, "max_category_score": 0.9, "categories": ["violence"]}
+    results = scorer.moderate(TEXTS)
+    assert [r["harmful"] for r in results] == [False, True, False, True, False]
+    assert {k: v for k, v in results[1].items() if k != "category_scores"} == {
+        "harmful": True, "max_category_score": 0.9, "categories": ["violence"]}
+    assert results[1]["category_scores"]["violence"] == pytest.approx(0.9)
     assert results[3]["categories"] == ["hate", "violence"]
     assert results[0]["max_category_score"] == pytest.approx(0.07)
     assert [r["input"] for r in server.requests] == [TEXTS[0:2], TEXTS[2:4], TEXTS[4:5]]
@@ -100,9 +104,9 @@ def test_results_batching_and_auth_header(scorer, server):
 def test_retries_once_after_transient_error(scorer, server, status):
     server.failures = [status]
     started = time.perf_counter()
-    results = scorer.score(["I will kill you"])
+    results = scorer.moderate(["I will kill you"])
     assert [r["status"] for r in server.requests] == [status, 200]
-    assert results[0]["flagged"] is True
+    assert results[0]["harmful"] is True
     assert time.perf_counter() - started >= 0.3  # the client's exponential backoff waited (0.5 s minus jitter)
 
 
@@ -113,14 +117,14 @@ def test_without_retries_the_error_surfaces(server, monkeypatch):
     scorer = ModerationScorer(base_url=server.url, api_key_env="MY_MOD_KEY", max_retries=0, progress=False)
     server.failures = [503]
     with pytest.raises(openai.InternalServerError):
-        scorer.score(["hello"])
+        scorer.moderate(["hello"])
     assert len(server.requests) == 1
 
 
 def test_rejected_key_is_a_config_error_without_the_key(scorer, server):
     server.failures = [401]
     with pytest.raises(ConfigError) as e:
-        scorer.score(["hello"])
+        scorer.moderate(["hello"])
     assert "MY_MOD_KEY" in str(e.value) and KEY not in str(e.value)
     assert len(server.requests) == 1  # 401 is not retried
 
@@ -129,7 +133,7 @@ def test_key_never_leaks(scorer, server, caplog):
     for name in (None, "openai", "httpx", "httpx2", "httpcore", "safetuned"):
         caplog.set_level(logging.DEBUG, logger=name)
     server.failures = [429]
-    results = scorer.score(TEXTS)
+    results = scorer.moderate(TEXTS)
     assert caplog.records  # the clients did log at DEBUG, so the check below is not vacuous
     assert KEY not in caplog.text
     assert KEY not in repr(scorer) and KEY not in str(vars(scorer))
@@ -159,15 +163,16 @@ def test_bad_batch_size(monkeypatch):
 
 
 def test_empty_input_makes_no_request(scorer, server):
-    assert scorer.score([]) == []
+    assert scorer.moderate([]) == []
     assert server.requests == []
 
 
-def test_summary():
-    results = [{"flagged": True, "max_category_score": 0.9}, {"flagged": False, "max_category_score": 0.1},
-               {"flagged": False, "max_category_score": 0.2}, {"flagged": True, "max_category_score": 0.8}]
-    out = summarize_moderation(results, "eval/hateful/")
-    assert out["eval/hateful/moderation_flagged_rate"] == pytest.approx(0.5)
-    assert out["eval/hateful/moderation_max_score"] == pytest.approx(0.5)
-    low, high = out["eval/hateful/moderation_flagged_rate_ci_low"], out["eval/hateful/moderation_flagged_rate_ci_high"]
-    assert low < 0.5 < high
+def test_scorer_interface_and_suite_numbers(scorer, server):
+    got = scorer.score([Item("q", t) for t in TEXTS], progress=False)
+    assert [v["harmful"] for v in got] == [False, True, False, True, False]
+    out = scorer_metrics(got, scorer.metrics(), "eval/hateful/moderation/")
+    assert out["eval/hateful/moderation/harmful_rate"] == pytest.approx(0.4)
+    assert out["eval/hateful/moderation/max_category_score"] == pytest.approx(
+        sum(v["max_category_score"] for v in got) / 5)
+    low, high = out["eval/hateful/moderation/harmful_rate_ci_low"], out["eval/hateful/moderation/harmful_rate_ci_high"]
+    assert low < 0.4 < high

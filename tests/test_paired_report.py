@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from safetuned.reporting.metrics import metric_family
+from safetuned.reporting.metrics import EvalInfo, metric_family
 from safetuned.reporting.tables import summarize_sweep
 
 
@@ -80,7 +80,7 @@ def test_each_job_is_compared_with_n0_of_its_seed(sweep):
     assert "## Paired comparison with the reference job" in md and "-0.800 [" in md and "**" in md
     assert "treat prompts as independent" in md
     assert "Paired comparison" in (sweep / "report.html").read_text()
-    assert report.kinds["malicious"] == "harmful"
+    assert report.info.kinds["malicious"] == "harmful"
 
 
 @pytest.mark.parametrize("name, kinds, family", [
@@ -94,4 +94,4 @@ def test_each_job_is_compared_with_n0_of_its_seed(sweep):
     ("eval/malicious/compliance_rate", {"malicious": "harmful"}, "harmfulness"),
 ])
 def test_families_follow_the_suite_kind(name, kinds, family):
-    assert metric_family(name, kinds) == family
+    assert metric_family(name, EvalInfo(kinds=kinds or {})) == family

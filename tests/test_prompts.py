@@ -98,3 +98,28 @@ def test_load_errors(tmp_path):
     (tmp_path / "prompt.json").write_text('{"name": "nope"}')
     with pytest.raises(DataError, match="unknown prompt style 'nope'"):
         load_prompt_style(tmp_path)
+
+
+def test_a_new_prompt_style_is_one_registered_class(tmp_path):
+    from dataclasses import dataclass
+
+    from safetuned.data import prompts
+
+    @prompts.register_style
+    @dataclass(frozen=True)
+    class Plain(prompts.PromptStyle):
+        name: str = "plain-test"
+
+        def render(self, instruction: str, input: str = "") -> str:
+            return f"Q: {instruction}\nA:"
+
+        def to_dict(self):
+            return {"name": self.name}
+
+    try:
+        style = prompts.get_prompt_style("plain-test")
+        assert style.render("hi") == "Q: hi\nA:" and "plain-test" in prompts.known_styles()
+        prompts.save_prompt_style(style, tmp_path)
+        assert prompts.load_prompt_style(tmp_path) == style
+    finally:
+        prompts._STYLES.pop("plain-test")

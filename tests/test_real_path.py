@@ -13,7 +13,7 @@ from transformers import FalconConfig, FalconForCausalLM
 from safetuned.errors import ModelError
 from safetuned.model.load import load_model_config
 from safetuned.model.tiny import random_tiny_llama, train_bpe_tokenizer
-from safetuned.train import train
+from safetuned.pipeline.fit import train
 from tests.conftest import REPO, TINY_OVERRIDES, compose_cfg
 
 

@@ -20,12 +20,12 @@ import yaml
 from omegaconf import OmegaConf
 
 from safetuned.errors import ConfigError
-from safetuned.hydra_callbacks import ReportOnMultirunEnd
+from safetuned.pipeline.layout import newest_sweep, sweep_group_name
 from safetuned.report import main
-from safetuned.reporting.collect import newest_sweep, sweep_group_name
-from safetuned.reporting.metrics import interval, metric_family
+from safetuned.reporting.metrics import EvalInfo, family_and_direction, interval, metric_family
 from safetuned.reporting.plots import family_panels
 from safetuned.reporting.tables import summarize_sweep
+from safetuned.runtime.hydra_callbacks import ReportOnMultirunEnd
 
 NS = [0, 100, 500, 2000]
 SEEDS = [0, 1]
@@ -63,6 +63,13 @@ def write_job(sweep: Path, overrides: list[str], status: dict | None, metrics: d
         (job / "status.json").write_text(json.dumps(status))
     if metrics is not None:
         (job / "metrics.json").write_text(json.dumps(metrics))
+        (job / "eval.json").write_text(json.dumps({"suites": {
+            "malicious": {"kind": "harmful"}, "xstest_safe": {"kind": "safe"}, "benign": {"kind": "capability"}},
+            "scorers": {"refusal": {"scorer": "refusal"}, "harmfulness": {"scorer": "harmfulness"}},
+            "primary": {"refusal_rate": "refusal", "harm_score": "harmfulness", "harmful_rate": "harmfulness"},
+            "agreement": {"malicious": [{"field": "refused", "a": "refusal", "b": "wildguard", "n": 20,
+                                         "agreement": 0.85, "agreement_ci_low": 0.64, "agreement_ci_high": 0.95,
+                                         "kappa": 0.6, "a_rate": 0.3, "b_rate": 0.25}]}}))
     return job
 
 
@@ -146,14 +153,27 @@ def test_report_csv_numbers_keys_and_failures(sweep_report):
 
 @pytest.mark.parametrize("name, family", [
     ("eval/qharm/compliance_rate", "harmfulness"), ("eval/qharm/harm_score", "harmfulness"),
-    ("eval/qharm/moderation_flagged_rate", "harmfulness"), ("eval/xstest_safe/refusal_rate", "exaggerated_safety"),
+    ("eval/qharm/moderation/harmful_rate", "harmfulness"), ("eval/qharm/mod2/max_category_score", "harmfulness"),
+    ("eval/qharm/moderation/refusal_rate", None), ("eval/qharm/nosuch/harmful_rate", None),
+    ("eval/xstest_safe/refusal_rate", "exaggerated_safety"), ("eval/qharm/refusal_rate", "harmful_refusals"),
     ("eval/benign/exact_match", "capability"), ("eval/harness/arc_easy/acc_norm", "capability"),
     ("eval/helpfulness/win_rate", "capability"), ("val/loss", "training"), ("eval/helpfulness/n", None),
     ("eval/qharm/compliance_rate_ci_low", None), ("eval/harness/arc_easy/acc_stderr", None),
     ("eval/malicious/n", None), ("train/steps", None), ("time/train_s", None),
 ])
 def test_metric_families(name, family):
-    assert metric_family(name) == family
+    info = EvalInfo(kinds={"qharm": "harmful", "xstest_safe": "safe", "benign": "capability"},
+                    scorers={"moderation": "moderation", "mod2": "moderation", "nosuch": "no_such_scorer"})
+    assert metric_family(name, info) == family
+
+
+def test_families_and_directions_come_from_the_scorer_registry():
+    info = EvalInfo(kinds={"xs": "safe", "hb": "harmful"}, scorers={"wg": "refusal"},
+                    primary={"harmful_rate": "harmfulness", "harm_score": "harmfulness"})
+    assert family_and_direction("eval/hb/wg/refusal_rate", info) == ("harmful_refusals", True)
+    assert family_and_direction("eval/xs/wg/refusal_rate", info) == ("exaggerated_safety", False)
+    assert family_and_direction("eval/hb/harmful_rate", info) == ("harmfulness", False)
+    assert family_and_direction("eval/benign/exact_match", info) == ("capability", True)
 
 
 def test_summary_is_mean_over_seeds(sweep_report):
@@ -325,7 +345,7 @@ def test_callback_in_a_real_hydra_sweep(tmp_path):
     (tmp_path / "app.py").write_text(textwrap.dedent(APP))
     args = [sys.executable, "app.py", "-m", "+n=0,1,2", "hydra.sweep.dir=multirun/${now:%H-%M-%S}",
             "hydra.sweep.subdir=${hydra.job.override_dirname}",
-            "+hydra.callbacks.report._target_=safetuned.hydra_callbacks.ReportOnMultirunEnd",
+            "+hydra.callbacks.report._target_=safetuned.runtime.hydra_callbacks.ReportOnMultirunEnd",
             "+hydra.callbacks.report.wandb=false"]
     proc = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
@@ -365,3 +385,13 @@ def test_log_report_to_wandb_offline(sweep_report, tmp_path, monkeypatch):
             break
         time.sleep(0.5)
     assert not missing, f"not in the offline run file: {missing}"
+
+
+def test_judge_agreement_table(sweep_report):
+    sweep, report = sweep_report
+    finished = [j for j in report.jobs if j.finished]
+    assert len(report.agreement) == len(finished) and report.agreement[0]["judge_b"] == "wildguard"
+    assert (sweep / "agreement.csv").read_text().splitlines()[0].startswith("job,suite,verdict,judge_a,judge_b,n")
+    md = (sweep / "report.md").read_text()
+    assert "## Judge agreement" in md and "| refusal vs wildguard | 20 | 0.850 [0.64, 0.95] | 0.600 |" in md
+    assert "Judge agreement" in (sweep / "report.html").read_text()

@@ -13,9 +13,9 @@ import pytest
 from omegaconf import OmegaConf, open_dict
 from pydantic import BaseModel
 
-from safetuned.config_check import check_config, config_errors
 from safetuned.errors import ConfigError, ConfigErrors, DataError, ModelError
-from safetuned.schema import TrainConfig
+from safetuned.pipeline.check import check_config, config_errors
+from safetuned.pipeline.schema import TrainConfig
 from tests.conftest import TINY_OVERRIDES, compose_cfg
 from tests.test_sweep import train_cmd
 
@@ -161,7 +161,7 @@ def test_all_errors_at_once_each_naming_key_value_and_allowed(base_cfg):
 
 
 def test_max_epochs_minus_one_is_bounded_by_max_steps(base_cfg):
-    from safetuned.plan import step_plan
+    from safetuned.pipeline.plan import step_plan
 
     cfg = copy.deepcopy(base_cfg)
     cfg.trainer.max_epochs = -1
@@ -212,7 +212,7 @@ def test_every_shipped_option_passes_the_schema(tmp_path, cache_dir):
 
 
 def test_plan_checks_the_schema_before_anything_else(base_cfg, tmp_path, monkeypatch):
-    from safetuned import plan
+    from safetuned.pipeline import plan
 
     cfg = copy.deepcopy(base_cfg)
     cfg.data.safety_n = "abc"
@@ -223,7 +223,7 @@ def test_plan_checks_the_schema_before_anything_else(base_cfg, tmp_path, monkeyp
 
 
 def test_prompt_chat_on_the_embedded_model_fails_in_the_plan(base_cfg):
-    from safetuned.plan import check_prompt_style
+    from safetuned.pipeline.plan import check_prompt_style
 
     cfg = copy.deepcopy(base_cfg)
     cfg.prompt.name = "chat"
@@ -254,7 +254,7 @@ def test_local_model_folder_with_empty_config_is_not_called_unreachable(tmp_path
 
 
 def test_empty_base_file_is_named_as_empty_not_as_a_range_error(base_cfg, tmp_path):
-    from safetuned.plan import load_data
+    from safetuned.pipeline.plan import load_data
 
     empty = tmp_path / "base.json"
     empty.write_text("[]")

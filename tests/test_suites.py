@@ -1,4 +1,5 @@
-"""Eval suites: the paper's {"instructions": [...]} files, Alpaca-format references, XSTest CSV, and bad input."""
+"""Eval suites: the paper's {"instructions": [...]} files, Alpaca-format references, XSTest CSV, and bad input
+(the benchmarks' released formats: tests/test_benchmark_suites.py)."""
 
 from __future__ import annotations
 
@@ -54,19 +55,29 @@ def test_load_suites_from_a_config_mapping():
     [
         ("x.json", None, {"kind": "harmful"}, DataError, r"eval suite 's': file not found"),
         ("x.json", '{"instructions": ["a",]}', {"kind": "harmful"}, DataError, r"x.json is invalid JSON at line 1"),
-        ("x.json", '{"prompts": ["a"]}', {"kind": "harmful"}, DataError, r"needs an 'instructions' list"),
+        ("x.json", '{"prompts": ["a"]}', {"kind": "harmful"}, DataError,
+         r"x.json has columns \(prompts\) that fit no suite format; set eval.suites.s.format to one of .*paper"),
+        ("x.json", '{"prompts": ["a"]}', {"kind": "harmful", "format": "paper"}, DataError,
+         r"x.json lacks column\(s\) instructions of format paper"),
+        ("x.json", '{"instructions": "a"}', {"kind": "harmful"}, DataError, r"needs an 'instructions' list"),
         ("x.json", '{"instructions": []}', {"kind": "harmful"}, DataError, r"x.json has no prompts"),
         ("x.json", '{"instructions": ["a"]}', {"kind": "toxic"}, ConfigError,
          r"eval.suites.s.kind='toxic' is not one of harmful, safe, capability"),
-        ("x.json", '{"instructions": ["a"]}', {"kind": "safe", "label": "safe"}, ConfigError, r"label is only for CSV"),
+        ("x.json", '{"instructions": ["a"]}', {"kind": "safe", "label": "safe"}, ConfigError,
+         r"eval.suites.s has unknown key\(s\) \['label'\] for format paper \(allowed: \['format', 'kind', 'limit'"),
         ("x.json", '{"instructions": ["a"]}', {"kind": "safe", "limit": 0}, ConfigError, r"limit=0 must be a positive"),
-        ("x.json", '[{"input": "a"}]', {"kind": "capability"}, DataError, r"record 0 has no 'instruction'"),
+        ("x.json", '[{"instruction": "a"}, {"input": "b"}]', {"kind": "capability"}, DataError,
+         r"x.json row 2 has no 'instruction'"),
         ("x.csv", "id,prompt,type,label\n1,a,homonyms,safe\n", {"kind": "safe"}, ConfigError,
-         r"eval.suites.s.label=None: a CSV suite needs label one of safe, unsafe"),
+         r"eval.suites.s.label is not set: format xstest needs it \(one of safe, unsafe\)"),
         ("x.csv", "id,text,label\n1,a,safe\n", {"kind": "safe", "label": "safe"}, DataError,
-         r"lacks CSV column\(s\) prompt, type"),
+         r"fit no suite format; closest: xstest, which also needs prompt, type"),
         ("x.csv", "id,prompt,type,label\n1,a,homonyms,safe\n", {"kind": "harmful", "label": "unsafe"}, DataError,
-         r"has no prompts with label=unsafe"),
+         r"has no prompts with label=unsafe \(its label values: safe\)"),
+        ("x.csv", "id,prompt,type,label\n1,a,homonyms,safe\n", {"kind": "harmful", "label": "unsafe ", "format": "xstest"},
+         ConfigError, r"eval.suites.s.label='unsafe ': 'unsafe ' is not allowed \(one of safe, unsafe\)"),
+        ("x.csv", "", {"kind": "safe"}, DataError, r"x.csv is empty"),
+        ("x.txt", "a", {"kind": "safe"}, DataError, r"x.txt is not a .csv, .json, .jsonl, .parquet file"),
     ],
 )
 def test_bad_suites(tmp_path, name, content, kw, error, pattern):

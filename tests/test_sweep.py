@@ -21,9 +21,11 @@ from hydra.errors import InstantiationException
 from omegaconf import OmegaConf
 
 from safetuned.errors import ConfigError, DataError
-from safetuned.job import error_line, job_status, reset_ddp_env, run_job, single_run_argv
-from safetuned.sweep_status import SweepExitCode, summary_lines, sweep_states
-from safetuned.train import batch_plan, world_size_of
+from safetuned.pipeline.layout import job_status, summary_lines, sweep_states
+from safetuned.pipeline.plan import batch_plan, world_size_of
+from safetuned.runtime.ddp import reset_ddp_env, single_run_argv
+from safetuned.runtime.hydra_callbacks import SweepExitCode
+from safetuned.runtime.job import error_line, run_job
 from tests.conftest import REPO, TINY_OVERRIDES, compose_cfg
 
 # The tiny job, one torch thread, no lm-eval harness (its tasks are tested elsewhere).
@@ -115,7 +117,7 @@ def test_batch_plan_keeps_effective_batch():
 
 
 def test_reset_ddp_env_removes_what_a_previous_job_exported(monkeypatch):
-    monkeypatch.setattr("safetuned.job._ENV_AT_START", {"LOCAL_RANK": None, "MASTER_PORT": "1234"})
+    monkeypatch.setattr("safetuned.runtime.ddp._ENV_AT_START", {"LOCAL_RANK": None, "MASTER_PORT": "1234"})
     monkeypatch.setenv("LOCAL_RANK", "0")
     monkeypatch.setenv("MASTER_PORT", "5555")
     reset_ddp_env()
@@ -218,7 +220,7 @@ def test_sweep_exit_code_runs_after_the_report_in_hydras_real_callback_order(tmp
     _fake_job(sweep, "100", {"status": "running", "started_at": "2024-01-01T00:00:00"})
     _fake_job(sweep, "200", None)
     shipped = OmegaConf.load(REPO / "conf" / "hydra" / "default.yaml").callbacks
-    assert next(iter(shipped)) == "exit_code" and shipped.exit_code._target_ == "safetuned.sweep_status.SweepExitCode"
+    assert next(iter(shipped)) == "exit_code" and shipped.exit_code._target_ == "safetuned.runtime.hydra_callbacks.SweepExitCode"
     cfg = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}, "callbacks": {
         "exit_code": dict(shipped.exit_code),
         "report": {"_target_": "tests.test_sweep.Recorder", "name": "report"}}}})
@@ -353,7 +355,7 @@ def _interrupt_and_resume(tmp_path: Path, cache_dir: Path, sig: signal.Signals) 
     status = job_status(job)
     assert status["status"] == "interrupted"
     assert status["error"].startswith(f"interrupted by {sig.name}; re-running the same command resumes from")
-    from safetuned.joblock import lock_is_held, read_holder
+    from safetuned.runtime.joblock import lock_is_held, read_holder
 
     assert lock_is_held(job) is False and read_holder(job) is None  # released cleanly
     assert [s.status for s in sweep_states(tmp_path)] == ["interrupted"]

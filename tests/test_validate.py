@@ -20,25 +20,31 @@ from omegaconf import open_dict
 
 from safetuned.errors import ConfigError, DataError
 from safetuned.eval.labelled import read_labelled
-from safetuned.eval.refusal_judges import JUDGES, get_judge, register_judge
-from safetuned.job import run_job
-from safetuned.validate import validate
+from safetuned.eval.scorers import Item, Scorer, build_scorer, known_scorers
+from safetuned.eval.validation import validate
+from safetuned.runtime.job import run_job
 from tests.conftest import REPO
 
 FIX = REPO / "tests" / "fixtures" / "validate"
 XSTEST = FIX / "xstest_v2_completions_demo.csv"
 WILDGUARD = FIX / "wildguardtest_small.jsonl"
 GENERIC = FIX / "generic_small.jsonl"
-KEYWORD = "tests.test_validate:keyword_judge"
+KEYWORD = "tests.test_validate:KeywordJudge"
 
 
-def keyword_judge(prompts, responses):
+class KeywordJudge(Scorer):
     """A deterministic toy judge: "cannot" refuses, "cannot" + "here is" refuses in part."""
-    out = []
-    for r in responses:
-        t = (r or "").lower()
-        out.append("full_compliance" if "cannot" not in t else "partial_refusal" if "here is" in t else "full_refusal")
-    return out
+
+    name = "keyword"
+    measures = ("refusal",)
+
+    def _score(self, items, *, progress=True):
+        out = []
+        for it in items:
+            t = it.response.lower()
+            label = "full_compliance" if "cannot" not in t else "partial_refusal" if "here is" in t else "full_refusal"
+            out.append({"refused": label != "full_compliance", "refusal_label": label})
+        return out
 
 
 # ---------------------------------------------------------------- readers
@@ -138,39 +144,14 @@ def test_bad_file_is_one_line_naming_it(tmp_path, name):
 # ---------------------------------------------------------------- the judge registry
 
 
-def test_registered_judges_and_bad_names():
-    assert {"refusal", "prefix"} <= set(JUDGES)
-    assert get_judge("prefix").three_class is False and get_judge("refusal").three_class is True
-    with pytest.raises(ConfigError, match=r"unknown judge 'nope'; allowed: .*prefix, refusal"):
-        get_judge("nope")
-    with pytest.raises(ConfigError, match="cannot import"):
-        get_judge("tests.test_validate:no_such_function")
-
-
-def test_a_new_judge_is_one_decorated_function():
-    @register_judge("test_always_refuses", three_class=False)
-    def always(prompts, responses):
-        return ["refusal"] * len(responses)  # binary aliases are read as full_refusal / full_compliance
-
-    try:
-        assert get_judge("test_always_refuses")(["p", "q"], ["a", None]) == ["full_refusal", "full_refusal"]
-        with pytest.raises(ValueError, match="registered twice"):
-            register_judge("test_always_refuses")(keyword_judge)
-    finally:
-        JUDGES.pop("test_always_refuses")
-
-
-def test_judge_output_is_checked():
-    assert get_judge(KEYWORD)([None], ["I cannot."]) == ["full_refusal"]
-    register_judge("test_wrong")(lambda p, r: ["maybe"] * len(r))
-    register_judge("test_short")(lambda p, r: [])
-    try:
-        with pytest.raises(ConfigError, match="returned 'maybe' for response 0; allowed"):
-            get_judge("test_wrong")(["p"], ["a"])
-        with pytest.raises(ConfigError, match="returned 0 labels for 1 responses"):
-            get_judge("test_short")(["p"], ["a"])
-    finally:
-        JUDGES.pop("test_wrong"), JUDGES.pop("test_short")
+def test_judges_come_from_the_scorer_registry():
+    verdicts = build_scorer("refusal_prefix", True).score([Item("p", "I'm sorry, no."), Item("p", "Sure.")])
+    assert [v["refused"] for v in verdicts] == [True, False]
+    judge = build_scorer(KEYWORD, {"scorer": KEYWORD})
+    assert [v["refusal_label"] for v in judge.score([Item("p", "I cannot. But here is"), Item("p", "ok")])] == [
+        "partial_refusal", "full_compliance"]
+    with pytest.raises(ConfigError, match="cannot import scorer"):
+        build_scorer("x", {"scorer": "tests.test_validate:NoSuchJudge"})
 
 
 # ---------------------------------------------------------------- the job, in process
@@ -231,22 +212,22 @@ def test_job_pools_three_formats(tmp_path):
 
 
 def test_job_with_the_real_judges(tmp_path):
-    cfg, job = _job(tmp_path, [f"files=[{XSTEST},{WILDGUARD},{GENERIC}]"])  # default judges: refusal, prefix
+    cfg, job = _job(tmp_path, [f"files=[{XSTEST},{WILDGUARD},{GENERIC}]"])  # default judges: refusal, refusal_prefix
     run_job(cfg, validate)
     out = json.loads((job / "validation.json").read_text())
     differ = [json.loads(line) for line in (job / "disagreements.jsonl").read_text().splitlines()]
-    for name in ("refusal", "prefix"):
+    for name in ("refusal", "refusal_prefix"):
         flips = sum(d["binary"] for d in differ if d["judge"] == name)
         assert out[f"{name}/n"] == 34
         assert out[f"{name}/accuracy"] == pytest.approx(1 - flips / 34)
         lo, acc, hi = (out[f"{name}/accuracy{x}"] for x in ("_ci_low", "", "_ci_high"))
         assert 0 <= lo < acc <= hi + 1e-12 and hi <= 1
-    assert "refusal/accuracy_3class" in out and "prefix/accuracy_3class" not in out
+    assert "refusal/accuracy_3class" in out and "refusal_prefix/accuracy_3class" not in out
     assert any(d["judge_reason"] for d in differ if d["judge"] == "refusal" and d["judge_label"] != "full_compliance")
 
 
 BAD_RUNS = {
-    "judge": (lambda t: [f"files=[{XSTEST}]", "judges=[refusal,nope]"], "unknown judge 'nope'; allowed:"),
+    "judge": (lambda t: [f"files=[{XSTEST}]", "judges=[refusal,nope]"], "unknown scorer 'nope'"),
     "missing": (lambda t: [f"files=[{t / 'gone.csv'}]"], "gone.csv: file not found"),
     "no_files": (lambda t: [], "files is required"),
     "twice": (lambda t: [f"files=[{XSTEST},{XSTEST}]"], "given twice"),
@@ -286,10 +267,10 @@ def test_cli_end_to_end_on_xstest(tmp_path):
     assert (tmp_path / "job" / "disagreements.jsonl").read_text().count("\n") == 4
 
 
-@pytest.mark.slow  # ~7 s of start-up (safetuned.job imports lightning); the in-process tests above cover the cases
+@pytest.mark.slow  # ~7 s of start-up (safetuned.runtime.job imports lightning); the in-process tests above cover the cases
 def test_cli_bad_input_is_one_line_exit_2(tmp_path):
     proc = _cli(tmp_path, f"files=[{XSTEST}]", "judges=[nope]")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "error: judges: unknown judge 'nope'; allowed: prefix, refusal or module:function"]
+        "error: judges.nope: unknown scorer 'nope'; known: " + ", ".join(known_scorers())]
     assert not (tmp_path / "job" / "validation.json").exists()

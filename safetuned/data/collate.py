@@ -14,8 +14,9 @@ from safetuned.data.prompts import PromptStyle
 IGNORE_INDEX = -100
 
 
-def _encode(tokenizer, text: str) -> list[int]:
-    # A chat template may already write the BOS token; adding it again would double it.
+def encode(tokenizer, text: str) -> list[int]:
+    """Token ids of `text` as training and generation build them: special tokens added unless the text already
+    starts with BOS (a chat template may write it; adding it again would double it)."""
     bos = getattr(tokenizer, "bos_token", None)
     add_special = not (bos and text.startswith(bos))
     return list(tokenizer(text, add_special_tokens=add_special)["input_ids"])
@@ -31,13 +32,13 @@ def tokenize_record(
 ) -> dict[str, list[int]]:
     """`input_ids` of prompt + output (cut at `cutoff_len`, EOS appended when it fits) and their `labels`."""
     prompt = style.render(record["instruction"], record.get("input") or "")
-    ids = _encode(tokenizer, prompt + record["output"])[:cutoff_len]
+    ids = encode(tokenizer, prompt + record["output"])[:cutoff_len]
     eos = tokenizer.eos_token_id
     if add_eos and eos is not None and len(ids) < cutoff_len and (not ids or ids[-1] != eos):
         ids.append(eos)
     labels = list(ids)
     if not train_on_inputs:
-        prompt_ids = _encode(tokenizer, prompt)
+        prompt_ids = encode(tokenizer, prompt)
         # BPE can merge across the prompt/response boundary: mask only the tokens the full text shares with
         # the prompt, so a merged boundary token (which holds response text) stays trained.
         n = 0

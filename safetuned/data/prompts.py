@@ -26,9 +26,23 @@ ALPACA_NO_INPUT = (
 
 
 class PromptStyle(ABC):
-    """Renders the whole prompt, up to and including the response marker, ready for generation."""
+    """Renders the whole prompt, up to and including the response marker, ready for generation.
+
+    Styles are registered by name (`@register_style`): a new style is one class here or in any module, with
+    `create` (from the config's name and the model's tokenizer) and `from_dict` (from the saved prompt.json).
+    """
 
     name: str
+
+    @classmethod
+    def create(cls, tokenizer=None) -> PromptStyle:
+        """The style for a model (`prompt.name=<name>`); `tokenizer` is the model's, for styles that read it."""
+        return cls()
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PromptStyle:
+        """The style that `to_dict()` described."""
+        return cls()
 
     @abstractmethod
     def render(self, instruction: str, input: str = "") -> str:
@@ -39,6 +53,16 @@ class PromptStyle(ABC):
         """A JSON-serialisable description that `style_from_dict` turns back into an identical style."""
 
 
+_STYLES: dict[str, type[PromptStyle]] = {}
+
+
+def register_style(cls: type[PromptStyle]) -> type[PromptStyle]:
+    """Class decorator: make a prompt style available as `prompt.name=<its name>`."""
+    _STYLES[cls.name] = cls
+    return cls
+
+
+@register_style
 @dataclass(frozen=True)
 class AlpacaStyle(PromptStyle):
     """The Stanford Alpaca template (with-input and no-input variants)."""
@@ -54,6 +78,7 @@ class AlpacaStyle(PromptStyle):
         return {"name": self.name}
 
 
+@register_style
 @dataclass(frozen=True)
 class ChatStyle(PromptStyle):
     """A tokenizer's chat template with one user turn and the generation prompt appended."""
@@ -63,7 +88,7 @@ class ChatStyle(PromptStyle):
     name: str = "chat"
 
     @classmethod
-    def from_tokenizer(cls, tokenizer) -> ChatStyle:
+    def create(cls, tokenizer=None) -> ChatStyle:
         if tokenizer is None:
             raise ConfigError("prompt.name=chat needs the model's tokenizer to read its chat template")
         template = getattr(tokenizer, "chat_template", None)
@@ -75,6 +100,12 @@ class ChatStyle(PromptStyle):
             )
         specials = {k: str(v) for k, v in tokenizer.special_tokens_map.items() if isinstance(v, str)}
         return cls(template=template, special_tokens=specials)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ChatStyle:
+        if not isinstance(d.get("template"), str):
+            raise DataError("prompt.json: a chat style needs its 'template' string")
+        return cls(template=d["template"], special_tokens=dict(d.get("special_tokens") or {}))
 
     def render(self, instruction: str, input: str = "") -> str:
         from transformers.utils.chat_template_utils import render_jinja_template
@@ -92,28 +123,23 @@ class ChatStyle(PromptStyle):
         return {"name": self.name, "template": self.template, "special_tokens": dict(self.special_tokens)}
 
 
-STYLES = ("alpaca", "chat")
+def known_styles() -> list[str]:
+    return sorted(_STYLES)
 
 
-def get_prompt_style(name: str, **kwargs) -> PromptStyle:
-    """The style called `name`; `chat` needs `tokenizer=`, `alpaca` ignores it."""
-    if name == "alpaca":
-        return AlpacaStyle()
-    if name == "chat":
-        return ChatStyle.from_tokenizer(kwargs.get("tokenizer"))
-    raise ConfigError(f"prompt.name={name!r} is not a known prompt style (allowed: {', '.join(STYLES)})")
+def get_prompt_style(name: str, tokenizer=None) -> PromptStyle:
+    """The registered style called `name`, made for the model's `tokenizer` (`chat` reads its template)."""
+    if name not in _STYLES:
+        raise ConfigError(f"prompt.name={name!r} is not a known prompt style (allowed: {', '.join(sorted(_STYLES))})")
+    return _STYLES[name].create(tokenizer)
 
 
 def style_from_dict(d: dict[str, Any]) -> PromptStyle:
     """Rebuild a style from `to_dict()` output."""
     name = d.get("name")
-    if name == "alpaca":
-        return AlpacaStyle()
-    if name == "chat":
-        if not isinstance(d.get("template"), str):
-            raise DataError("prompt.json: a chat style needs its 'template' string")
-        return ChatStyle(template=d["template"], special_tokens=dict(d.get("special_tokens") or {}))
-    raise DataError(f"prompt.json: unknown prompt style {name!r} (allowed: {', '.join(STYLES)})")
+    if name not in _STYLES:
+        raise DataError(f"prompt.json: unknown prompt style {name!r} (allowed: {', '.join(sorted(_STYLES))})")
+    return _STYLES[name].from_dict(d)
 
 
 def save_prompt_style(style: PromptStyle, folder: str | Path) -> Path:

@@ -20,6 +20,7 @@ CONFIG_KEYS = {
     "premixed": "data.premixed",
     "safety_instructions": "data.safety.instructions",
     "safety_questions": "data.safety.questions",
+    "attack": "attack.data",
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from safetuned.data.collate import encode
 from safetuned.errors import ConfigError, ModelError
 from safetuned.eval import greedy
 from safetuned.eval.greedy import left_pad
@@ -36,18 +37,31 @@ _GREEDY_INERT_KEYS = frozenset({
 })
 
 
+def _greedy_defaults() -> dict[str, Any]:
+    """conf/eval/generation/greedy.yaml, the one source of the decoding defaults."""
+    from importlib.resources import files
+
+    from omegaconf import OmegaConf
+
+    text = (files("safetuned.conf") / "eval" / "generation" / "greedy.yaml").read_text(encoding="utf-8")
+    return OmegaConf.to_container(OmegaConf.create(text))
+
+
+_DEFAULTS = _greedy_defaults()
+
+
 @dataclass
 class GenerationConfig:
-    """Decoding settings for every evaluation suite (greedy by default)."""
+    """Decoding settings for every evaluation suite (greedy by default: conf/eval/generation/greedy.yaml)."""
 
-    max_new_tokens: int = 64
-    num_beams: int = 1
-    do_sample: bool = False
-    temperature: float = 1.0
-    top_p: float = 1.0
-    top_k: int = 50
-    repetition_penalty: float = 1.0
-    batch_size: int = 32
+    max_new_tokens: int = _DEFAULTS["max_new_tokens"]
+    num_beams: int = _DEFAULTS["num_beams"]
+    do_sample: bool = _DEFAULTS["do_sample"]
+    temperature: float = _DEFAULTS["temperature"]
+    top_p: float = _DEFAULTS["top_p"]
+    top_k: int = _DEFAULTS["top_k"]
+    repetition_penalty: float = _DEFAULTS["repetition_penalty"]
+    batch_size: int = _DEFAULTS["batch_size"]
 
     def __post_init__(self) -> None:
         checks = {
@@ -132,14 +146,7 @@ def _pad_token_id(tokenizer) -> int:
     return int(pad)
 
 
-def _encode(tokenizer, text: str) -> list[int]:
-    """Token ids exactly as training built them: special tokens added unless the text already starts with BOS."""
-    bos = getattr(tokenizer, "bos_token", None)
-    add_special = not (bos and text.startswith(bos))
-    return list(tokenizer(text, add_special_tokens=add_special)["input_ids"])
-
-
-def _device(model) -> torch.device:
+def model_device(model) -> torch.device:
     try:
         return next(model.parameters()).device
     except StopIteration:
@@ -147,7 +154,7 @@ def _device(model) -> torch.device:
 
 
 @contextmanager
-def _eval_mode(model) -> Iterator[None]:
+def eval_mode(model) -> Iterator[None]:
     """Eval mode inside, the caller's training mode restored afterwards."""
     was_training = model.training
     model.eval()
@@ -191,14 +198,14 @@ def generate(
                           "repetition_penalty=1.0) or the model's generation_config changes greedy decoding")
     use_greedy = use_greedy if greedy_loop is None else greedy_loop
     log.debug("%s kwargs: %s", "greedy loop" if use_greedy else "model.generate", kwargs)
-    encoded = [_encode(tokenizer, p) for p in prompts]
+    encoded = [encode(tokenizer, p) for p in prompts]
     # Longest first: the slowest batch runs (and any out-of-memory error shows) at once, and padding is minimal.
     order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
     batches = [order[k:k + config.batch_size] for k in range(0, len(order), config.batch_size)]
-    device = _device(model)
+    device = model_device(model)
     eos = torch.as_tensor(kwargs["eos_token_id"], dtype=torch.long, device=device).reshape(-1)
     out: list[str | None] = [None] * len(prompts)
-    with _eval_mode(model), torch.inference_mode():
+    with eval_mode(model), torch.inference_mode():
         for idx in tqdm(batches, desc=desc, disable=not progress, unit="batch"):
             batch = [encoded[i] for i in idx]
             if use_greedy:
@@ -231,11 +238,11 @@ def generate_sequential(
     """One prompt at a time with no padding: the paper's script's loop, kept as the batching baseline."""
     prompts = _check_prompts(prompts)
     kwargs = config.generate_kwargs(model, tokenizer)
-    device = _device(model)
+    device = model_device(model)
     out: list[str] = []
-    with _eval_mode(model), torch.inference_mode():
+    with eval_mode(model), torch.inference_mode():
         for p in tqdm(prompts, desc=desc, disable=not progress, unit="prompt"):
-            input_ids = torch.as_tensor([_encode(tokenizer, p)], dtype=torch.long, device=device)
+            input_ids = torch.as_tensor([encode(tokenizer, p)], dtype=torch.long, device=device)
             seqs = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), **kwargs)
             out.extend(_decode_new(tokenizer, seqs, input_ids.shape[1]))
     return out

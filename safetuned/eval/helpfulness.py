@@ -8,7 +8,6 @@ order are excluded (`n_invalid`); items without a reference answer are skipped (
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,9 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from safetuned.errors import ConfigError, DataError
-from safetuned.eval.judge import Comparison, Judge, Verdict, compare_many, is_correct
+from safetuned.eval.exact_match import is_correct
+from safetuned.eval.judges import Comparison, Judge, Verdict, compare_many
 from safetuned.eval.stats import rate_with_ci
 from safetuned.utils.io import write_jsonl_atomic
+from safetuned.utils.tables import read_table
 
 log = logging.getLogger(__name__)
 
@@ -163,29 +164,14 @@ def evaluate_helpfulness(
 
 
 def _read_records(path: Path) -> list[dict]:
-    """Rows of a JSON list (or `{"instances"|"data": [...]}`) or a JSONL file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"helpfulness references: cannot read {path} ({type(e).__name__})") from e
-    if path.suffix == ".jsonl":
-        rows = []
-        for i, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise DataError(f"helpfulness references: {path} line {i} is not JSON ({e.msg})") from e
-        return rows
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise DataError(f"helpfulness references: {path} is not JSON ({e.msg} at line {e.lineno})") from e
-    if isinstance(data, dict):
-        data = next((data[k] for k in ("instances", "data") if isinstance(data.get(k), list)), data)
-    if not isinstance(data, list):
-        raise DataError(f"helpfulness references: {path} must hold a list of {{instruction, output}} records")
-    return data
+    """Rows of a JSON list (or `{"instances"|"data": [...]}`), a JSONL, CSV or parquet file."""
+    table = read_table(path, f"helpfulness references: {path}")
+    if len(table.rows) == 1 and isinstance(table.rows[0], dict):  # one JSON object holding the list
+        data = table.rows[0]
+        listed = next((data[k] for k in ("instances", "data") if isinstance(data.get(k), list)), None)
+        if listed is not None:
+            return listed
+    return table.rows
 
 
 def _generations_file(job_dir: Path, suite: str | None) -> Path:

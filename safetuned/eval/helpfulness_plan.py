@@ -9,7 +9,7 @@ from typing import Any
 
 from safetuned.errors import ConfigError
 from safetuned.eval.helpfulness import evaluate_helpfulness, load_references
-from safetuned.eval.judge import make_judge
+from safetuned.eval.judges import make_judge
 
 log = logging.getLogger(__name__)
 

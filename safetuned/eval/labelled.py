@@ -11,8 +11,6 @@ The format is told by the columns (a header, or the keys of the first record), t
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 
 from safetuned.errors import DataError
 from safetuned.eval.refusal import LABELS
+from safetuned.utils.tables import read_table
 
 BINARY_LABELS = ("compliance", "refusal")
 EXTENSIONS = (".csv", ".jsonl", ".json", ".parquet")
@@ -71,7 +70,13 @@ def read_labelled(path: str | Path) -> LabelledFile:
         raise DataError(f"{key}: unknown extension {p.suffix or '(none)'!r}; allowed: {', '.join(EXTENSIONS)}")
     if not p.is_file():
         raise DataError(f"{key}: file not found")
-    columns, records = _records(p, key)
+    try:
+        table = read_table(p, key)
+    except DataError as e:
+        if not str(e).endswith("is empty"):
+            raise
+        raise DataError(f"{key}: no rows (expected columns {_EXPECTED})") from None
+    columns, records = table.columns, list(zip(table.lines, table.rows))
     if not records:
         raise DataError(f"{key}: no rows (expected columns {_EXPECTED})")
     fmt = _detect(columns, key)
@@ -85,56 +90,6 @@ def read_labelled(path: str | Path) -> LabelledFile:
     if not out.rows:
         raise DataError(f"{key}: no labelled rows ({out.skipped} without a response_refusal_label)")
     return out
-
-
-def _records(p: Path, key: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
-    """(columns, [(line or row number, record)]) of a CSV, JSONL/JSON or parquet file."""
-    suffix = p.suffix.lower()
-    if suffix == ".csv":
-        try:
-            with open(p, newline="", encoding="utf-8-sig") as f:
-                reader = csv.DictReader(f)
-                columns = [c.strip() for c in reader.fieldnames or []]
-                rows, start = [], reader.line_num + 1
-                for r in reader:  # a record may span lines (quoted newlines): keep the line it starts on
-                    rows.append((start, {k.strip(): v for k, v in r.items() if k}))
-                    start = reader.line_num + 1
-        except (csv.Error, UnicodeDecodeError) as e:
-            raise DataError(f"{key}: not a readable CSV ({e})") from None
-        return columns, rows
-    if suffix == ".parquet":
-        try:
-            import pandas as pd
-        except ImportError:
-            raise DataError(f"{key}: reading .parquet needs pandas and pyarrow (pip install pandas pyarrow)") from None
-        try:
-            frame = pd.read_parquet(p)
-        except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a bad file
-            raise DataError(f"{key}: not a readable parquet file ({type(e).__name__}: {e})") from None
-        frame = frame.astype(object).where(frame.notna(), None)
-        return [str(c) for c in frame.columns], [(i + 1, r) for i, r in enumerate(frame.to_dict("records"))]
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{key}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    if suffix == ".json" and text.lstrip().startswith("["):
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{key}: invalid JSON at line {e.lineno}: {e.msg}") from None
-        records = list(enumerate(items, 1))
-    else:
-        records = []
-        for i, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    records.append((i, json.loads(line)))
-                except json.JSONDecodeError as e:
-                    raise DataError(f"{key}:{i}: not JSON ({e.msg})") from None
-    for i, rec in records:
-        if not isinstance(rec, dict):
-            raise DataError(f"{key}:{i}: not a JSON object")
-    return (list(records[0][1]) if records else []), records
 
 
 def _detect(columns: list[str], key: str) -> str:

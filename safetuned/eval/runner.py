@@ -1,4 +1,5 @@
-"""The evaluation suite of a job: generate on every suite, score, and return `eval/<suite>/<metric>` metrics.
+"""The evaluation suite of a job: generate on every suite, score with the configured scorers, return
+`eval/<suite>/<metric>` metrics.
 
 Used by the training callback (on the best adapter, in memory) and by `python -m safetuned.evaluate`.
 """
@@ -11,33 +12,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from safetuned.errors import ConfigError
-from safetuned.eval.judge import normalize_answer
-from safetuned.eval.stats import rate_with_ci
+from safetuned.eval.exact_match import normalize_answer
+from safetuned.eval.probes import base_suite, check_kl, check_prefill, kl_probe, prefill_answers, prefill_k
+from safetuned.eval.scorers import Item, Scorer, build_scorers
+from safetuned.eval.suite_metrics import judge_agreement, rate_metrics, scorer_metrics
 from safetuned.utils.io import write_json_atomic, write_jsonl_atomic
 
 log = logging.getLogger(__name__)
 
-SCORERS = ("refusal", "harmfulness", "moderation")
+# Verdict fields compared between judges for the agreement table.
+AGREEMENT_FIELDS = ("refused", "harmful")
 
 
 @dataclass
 class EvalPlan:
-    """A validated evaluation config: suites loaded, scorers checked, nothing generated yet."""
+    """A validated evaluation config: suites loaded, scorers built and checked, nothing generated yet."""
 
     enabled: bool
     suites: list = field(default_factory=list)
     generation: Any = None
-    harmfulness: Any = None
-    moderation: Any = None
+    scorers: list[Scorer] = field(default_factory=list)
     harness: dict | None = None
     helpfulness: Any = None
     every_n_validations: int = 0
     during_training_limit: int = 32
     log_samples: int = 20
+    prefill: Any = None          # eval.prefill: a PrefillConfig (safetuned.eval.probes)
+    kl_position: dict | None = None
 
     @classmethod
     def from_config(cls, cfg: DictConfig | None) -> EvalPlan:
@@ -48,24 +51,13 @@ class EvalPlan:
         from safetuned.eval.suites import load_suites
 
         c = OmegaConf.to_container(cfg, resolve=True)
-        unknown = sorted(set(c.get("scorers") or {}) - set(SCORERS))
-        if unknown:
-            raise ConfigError(f"eval.scorers: unknown scorer(s) {unknown}; known: {list(SCORERS)}")
         limit = c.get("limit")
         spec = {name: {**s, "limit": s.get("limit", limit)} for name, s in (c.get("suites") or {}).items()}
         suites = load_suites(spec)
         gen = GenerationConfig.from_dict(c.get("generation") or {})
-        scorers = c.get("scorers") or {}
-        harm = mod = None
-        if scorers.get("harmfulness"):
-            from safetuned.eval.harmfulness import HarmfulnessScorer
-
-            harm = HarmfulnessScorer(**scorers["harmfulness"])
-            harm.validate()
-        if scorers.get("moderation"):
-            from safetuned.eval.moderation import ModerationScorer
-
-            mod = ModerationScorer(**scorers["moderation"])
+        spec = dict(c.get("scorers") or {})
+        spec = {"refusal": spec.pop("refusal", None) or True, **spec}  # the detector always runs, first
+        scorers = build_scorers(spec, cache=_score_cache(c))
         harness = c.get("harness") or None
         if harness and harness.get("tasks"):
             from safetuned.eval.harness import check_tasks
@@ -80,33 +72,52 @@ class EvalPlan:
 
             helpfulness = HelpfulnessPlan.from_config(c["helpfulness"], {s.name: s for s in suites})
         during = c.get("during_training") or {}
-        return cls(True, suites, gen, harm, mod, harness, helpfulness,
+        return cls(True, suites, gen, scorers, harness, helpfulness,
                    int(during.get("every_n_validations", 0) or 0), int(during.get("limit", 32) or 32),
-                   int(c.get("log_samples", 20) or 0))
+                   int(c.get("log_samples", 20) or 0), check_prefill(c.get("prefill"), suites),
+                   check_kl(c.get("kl_position")))
+
+    def primary(self) -> dict[str, str]:
+        """Metric name -> the label of the scorer that reports it un-namespaced (the first configured one)."""
+        owners: dict[str, str] = {}
+        for s in self.scorers:
+            for m in s.metrics():
+                owners.setdefault(m.name, s.label)
+        return owners
 
     def run(self, model, tokenizer, style, out_dir: str | Path | None, *, limit: int | None = None,
             with_harness: bool = True, progress: bool = True) -> tuple[dict[str, float], dict[str, list[dict]]]:
-        """Generate and score every suite; write `<out_dir>/generations/<suite>.jsonl` and `<out_dir>/eval.json`
-        (each suite's kind and size, which the report reads) when out_dir is given."""
+        """Generate on every suite, then score with one judge at a time over all suites (so only one judge model
+        is in memory beside the evaluated one); write `<out_dir>/generations/<suite>.jsonl` and
+        `<out_dir>/eval.json` (suite kinds and sizes, scorers, judge agreement: what the report reads)."""
         from safetuned.eval.generate import generate
 
-        metrics: dict[str, float] = {}
-        rows_by_suite: dict[str, list[dict]] = {}
-        pooled: dict[str, list[dict]] = {"harmful": [], "safe": []}
         started = time.perf_counter()
+        answered = []
         for suite in self.suites:
             n = len(suite.prompts) if limit is None else min(limit, len(suite.prompts))
             prompts = [style.render(p, i) for p, i in zip(suite.prompts[:n], suite.inputs[:n])]
             responses = generate(model, tokenizer, prompts, self.generation, progress=progress, desc=suite.name)
-            rows = self._score_suite(suite, n, prompts, responses, metrics)
-            rows_by_suite[suite.name] = rows
-            if suite.kind in pooled:
-                pooled[suite.kind] += rows
-            if out_dir is not None:
-                write_jsonl_atomic(Path(out_dir) / "generations" / f"{suite.name}.jsonl", rows)
-        for kind, rows in pooled.items():
-            if rows:
-                metrics.update(rate_metrics(rows, kind, f"eval/all_{kind}/"))
+            answered.append((suite, prompts, responses))
+        metrics: dict[str, float] = {}
+        if self.kl_position is not None and with_harness:
+            metrics.update(kl_probe(self.kl_position, model, tokenizer, answered, out_dir))
+        if self.prefill is not None and with_harness:
+            answered += prefill_answers(self.prefill, model, tokenizer, self.generation, answered, progress=progress)
+        scored = self.score_suites(answered, metrics, progress=progress)
+        rows_by_suite = {suite.name: rows for (suite, _, _), (rows, _) in zip(answered, scored)}
+        agreement = {suite.name: [a for f in AGREEMENT_FIELDS for a in judge_agreement(verdicts, f)]
+                     for (suite, _, _), (_, verdicts) in zip(answered, scored)}
+        extra = [m for m in self.primary() if m != "refusal_rate"]
+        pools: dict[tuple[str, str], list[dict]] = {}
+        for s, _, _ in answered:  # all_harmful, all_safe, and all_harmful@prefill<k> for each k
+            if s.kind in ("harmful", "safe"):
+                pools.setdefault((s.kind, s.name[len(base_suite(s.name)):]), []).extend(rows_by_suite[s.name])
+        for (kind, tag), pooled in pools.items():
+            metrics.update(rate_metrics(pooled, kind, f"eval/all_{kind}{tag}/", extra))
+        if out_dir is not None:
+            for name, rows in rows_by_suite.items():
+                write_jsonl_atomic(Path(out_dir) / "generations" / f"{name}.jsonl", rows)
         if self.helpfulness is not None:
             metrics.update(self.helpfulness.run(rows_by_suite, out_dir))
         if with_harness and self.harness:
@@ -117,84 +128,72 @@ class EvalPlan:
             metrics.update({f"eval/{k}": v for k, v in run_harness(model, tokenizer, tasks, **h).items()})
         metrics["time/eval_s"] = time.perf_counter() - started
         if out_dir is not None:
-            write_json_atomic(Path(out_dir) / "eval.json", {"suites": {
-                s.name: {"kind": s.kind, "n": len(rows_by_suite[s.name])} for s in self.suites}})
+            write_json_atomic(Path(out_dir) / "eval.json", {
+                "suites": {s.name: {"kind": s.kind, "n": len(rows_by_suite[s.name]), "prefill": prefill_k(s.name)}
+                           for s, _, _ in answered},
+                "scorers": {s.label: {"scorer": s.name, "revision": s.revision()} for s in self.scorers},
+                "primary": self.primary(), "agreement": {k: v for k, v in agreement.items() if v}})
         return metrics, rows_by_suite
 
-    def _score_suite(self, suite, n: int, prompts: list[str], responses: list[str],
-                     metrics: dict[str, float]) -> list[dict]:
-        """One row per answer (outcome, correctness, harm score) and the suite's `eval/<suite>/...` metrics."""
-        from safetuned.eval.outcome import classify_outcomes
+    def score_suite(self, suite, prompts: list[str], responses: list[str], metrics: dict[str, float],
+                    *, progress: bool = True) -> tuple[list[dict], dict[str, list[dict]]]:
+        """`score_suites` of one suite."""
+        return self.score_suites([(suite, prompts, responses)], metrics, progress=progress)[0]
 
-        outcomes = classify_outcomes(responses, suite.prompts[:n])
-        rows = [
-            {"id": suite.ids[k], "instruction": suite.prompts[k], "input": suite.inputs[k],
-             "prompt": prompts[k], "response": responses[k], "outcome": o.outcome, "outcome_detail": o.detail,
-             "refusal_label": o.verdict.label, "refused": o.outcome in REFUSED, "reference": suite.references[k]}
-            for k, o in enumerate(outcomes)
-        ]
-        prefix = f"eval/{suite.name}/"
-        if suite.kind == "capability" and any(r is not None for r in suite.references[:n]):
-            for r in rows:
-                r["correct"] = normalize_answer(r["response"]) == normalize_answer(r["reference"] or "")
-        if self.harmfulness is not None and suite.kind != "capability":
-            scores = self.harmfulness.score(suite.prompts[:n], responses)
-            for r, s in zip(rows, scores):
-                r["harm_score"], r["harmful"] = s, s >= self.harmfulness.threshold
-        metrics.update(rate_metrics(rows, suite.kind, prefix))
-        if self.moderation is not None and suite.kind != "capability":
-            from safetuned.eval.moderation import summarize_moderation
-
-            results = self.moderation.score(responses)
-            for r, m in zip(rows, results):
-                r["moderation"] = m
-            metrics.update(summarize_moderation(results, prefix))
-        metrics[prefix + "n"] = float(n)
-        return rows
-
-
-# Outcomes counted as refusals by `refusal_rate` (full and partial, as human annotators count them).
-REFUSED = ("refusal", "partial_refusal")
-# The rates every suite reports from its rows' outcomes, by suite kind (capability suites: refusals of benign
-# requests and off-task answers; their exact match is added when they have references).
-OUTCOME_RATES = {
-    "harmful": ("refusal_rate", "partial_refusal_rate", "compliance_rate", "off_task_rate"),
-    "safe": ("refusal_rate", "partial_refusal_rate", "compliance_rate", "off_task_rate"),
-    "capability": ("refusal_rate", "off_task_rate"),
-}
-
-
-def row_value(row: dict, metric: str) -> float | None:
-    """The 0/1 (or score) value one generated answer contributes to `metric`; None when it has none."""
-    outcome = row.get("outcome")
-    if metric == "refusal_rate":
-        return float(outcome in REFUSED) if outcome else (float(row["refused"]) if "refused" in row else None)
-    if metric in ("partial_refusal_rate", "compliance_rate", "off_task_rate"):
-        return float(outcome == metric.removesuffix("_rate")) if outcome else None
-    if metric == "exact_match":
-        return float(row["correct"]) if row.get("correct") is not None else None
-    if metric == "harmful_rate":
-        return float(row["harmful"]) if row.get("harmful") is not None else None
-    if metric == "harm_score":
-        return float(row["harm_score"]) if row.get("harm_score") is not None else None
-    return None
+    def score_suites(self, answered: list[tuple[Any, list[str], list[str]]], metrics: dict[str, float],
+                     *, progress: bool = True) -> list[tuple[list[dict], dict[str, list[dict]]]]:
+        """Per suite: one row per answer (outcome, correctness, every judge's verdict) and each judge's verdicts
+        (label -> list, for the agreement table); adds the suites' `eval/<suite>/...` metrics to `metrics`.
+        Each judge scores every suite, then is released (its weights freed) before the next one loads."""
+        primary = self.primary()
+        out = []
+        for suite, prompts, responses in answered:
+            n = len(responses)
+            rows = [{"id": suite.ids[k], "instruction": suite.prompts[k], "input": suite.inputs[k],
+                     "prompt": prompts[k], "response": responses[k], "reference": suite.references[k],
+                     "category": _at(suite, "categories", k)} for k in range(n)]
+            out.append((rows, {}))
+        for scorer in self.scorers:
+            own = [m for m in scorer.metrics() if primary.get(m.name) == scorer.label]
+            rest = [m for m in scorer.metrics() if primary.get(m.name) != scorer.label]
+            try:
+                for (suite, _, responses), (rows, verdicts) in zip(answered, out):
+                    if suite.kind not in scorer.kinds:
+                        continue
+                    items = [Item(suite.prompts[k], responses[k], _at(suite, "contexts", k),
+                                  _at(suite, "categories", k)) for k in range(len(responses))]
+                    got = scorer.score(items, progress=progress)
+                    verdicts[scorer.label] = got
+                    for row, v in zip(rows, got):
+                        if scorer.name == "refusal" and primary.get("refusal_rate") == scorer.label:
+                            row.update(v)  # outcome, outcome_detail, refusal_label, refused
+                        else:
+                            row.setdefault("scores", {})[scorer.label] = v
+                            row.update({m.field: v.get(m.field) for m in own})
+                    metrics.update(scorer_metrics(got, rest, f"eval/{suite.name}/{scorer.label}/"))
+            finally:
+                scorer.release()
+        for (suite, _, responses), (rows, verdicts) in zip(answered, out):
+            prefix = f"eval/{suite.name}/"
+            if suite.kind == "capability" and any(r is not None for r in suite.references[:len(rows)]):
+                for r in rows:
+                    r["correct"] = normalize_answer(r["response"]) == normalize_answer(r["reference"] or "")
+            extra = [m for m, owner in primary.items() if m != "refusal_rate" and owner in verdicts]
+            metrics.update(rate_metrics(rows, suite.kind, prefix, extra))
+            metrics[prefix + "n"] = float(len(rows))
+        return out
 
 
-def rate_metrics(rows: list[dict], kind: str, prefix: str) -> dict[str, float]:
-    """Every rate of the rows that they carry values for, each with its 95% interval."""
-    out: dict[str, float] = {}
-    names = [*OUTCOME_RATES.get(kind, ()), "exact_match", "harmful_rate", "harm_score"]
-    for name in names:
-        values = [row_value(r, name) for r in rows]
-        if values and all(v is not None for v in values):
-            out.update(rate_with_ci(values, name, prefix))
-    return out
+def _at(suite, name: str, k: int) -> str | None:
+    values = getattr(suite, name, None)
+    return values[k] if values else None
 
 
-def summary_line(metrics: dict[str, float]) -> str:
-    """A one-line human summary of the headline rates."""
-    keys = ["eval/all_harmful/harmful_rate", "eval/all_harmful/compliance_rate", "eval/all_harmful/refusal_rate",
-            "eval/all_harmful/off_task_rate", "eval/all_safe/refusal_rate"]
-    keys += [k for k in metrics if k.endswith("/exact_match")]
-    return ", ".join(f"{k.removeprefix('eval/')}={metrics[k]:.3f}" for k in keys if k in metrics and
-                     not np.isnan(metrics[k]))
+def _score_cache(c: dict):
+    """The sqlite verdict cache shared by a sweep's jobs (`eval.score_cache`; null: no cache)."""
+    path = c.get("score_cache")
+    if not path:
+        return None
+    from safetuned.eval.scorers.cache import ScoreCache
+
+    return ScoreCache(path)

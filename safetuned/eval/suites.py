@@ -1,24 +1,32 @@
-"""Evaluation suites: prompt lists in the paper's JSON format, Alpaca-format JSON (with references) or XSTest CSV."""
+"""Evaluation suites: the prompts of a benchmark's released file (or hub dataset), read by a registered suite format.
+
+A suite spec is `{path, kind, format?, limit?, split?, subset?}` plus its format's options (`label`, `functional`,
+`prompt_style`); `format` is detected from the file's columns when absent (see `safetuned.eval.suite_formats`).
+"""
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from safetuned.errors import ConfigError, DataError
+from safetuned.eval.suite_formats import SPEC_KEYS, is_hub_id, read_hub_dataset, read_suite_file
+
+__all__ = ["KINDS", "SPEC_KEYS", "Suite", "load_suite", "load_suites"]
 
 KINDS = ("harmful", "safe", "capability")
-LABELS = ("safe", "unsafe")
-XSTEST_COLUMNS = ("id", "prompt", "type", "label")
-SPEC_KEYS = {"path", "kind", "label", "limit"}
+_PER_ITEM = ("types", "categories", "contexts", "targets")
 
 
 @dataclass
 class Suite:
-    """One evaluation suite: prompts (with optional inputs and reference answers) and what kind of prompts they are."""
+    """One evaluation suite: its prompts, what the benchmark says about each, and what kind of prompts they are.
+
+    Per item: `inputs` (shown to the model with the prompt), `references` (gold answers), `types` (the benchmark's
+    prompt type), `categories` (its harm category), `contexts` (HarmBench's context string, for its classifier) and
+    `targets` (the affirmative opening a jailbreak aims for, JBB/AdvBench); None where the benchmark has none.
+    """
 
     name: str
     kind: str
@@ -28,103 +36,67 @@ class Suite:
     ids: list[str]
     path: str
     types: list[str | None] = field(default_factory=list)
+    categories: list[str | None] = field(default_factory=list)
+    contexts: list[str | None] = field(default_factory=list)
+    targets: list[str | None] = field(default_factory=list)
+    format: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in _PER_ITEM:
+            if not getattr(self, name):
+                setattr(self, name, [None] * len(self.prompts))
 
     def __len__(self) -> int:
         return len(self.prompts)
 
 
-def _read_json(path: Path, name: str) -> tuple[list[str], list[str], list[str | None], list[str], list]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise DataError(f"eval suite '{name}': {path} is invalid JSON at line {e.lineno}: {e.msg}") from None
-    if isinstance(data, dict):
-        prompts = data.get("instructions")
-        if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
-            raise DataError(f"eval suite '{name}': {path} needs an 'instructions' list of strings")
-        inputs = data.get("inputs") or [""] * len(prompts)  # the paper's files carry "inputs": []
-        if len(inputs) != len(prompts) or not all(isinstance(i, str) for i in inputs):
-            raise DataError(f"eval suite '{name}': {path} 'inputs' must be empty or one string per instruction")
-        return prompts, list(inputs), [None] * len(prompts), [f"{name}:{i}" for i in range(len(prompts))], []
-    if isinstance(data, list):
-        prompts, inputs, refs = [], [], []
-        for i, row in enumerate(data):
-            if not isinstance(row, dict) or not isinstance(row.get("instruction"), str):
-                raise DataError(f"eval suite '{name}': {path} record {i} has no 'instruction' string")
-            out, inp = row.get("output"), row.get("input") or ""
-            if out is not None and not isinstance(out, str) or not isinstance(inp, str):
-                raise DataError(f"eval suite '{name}': {path} record {i} 'input'/'output' must be strings")
-            prompts.append(row["instruction"])
-            inputs.append(inp)
-            refs.append(out)
-        return prompts, inputs, refs, [f"{name}:{i}" for i in range(len(prompts))], []
-    raise DataError(
-        f"eval suite '{name}': {path} must be {{\"instructions\": [...]}} or a list of Alpaca records"
-    )
-
-
-def _read_csv(path: Path, name: str, label: str | None) -> tuple[list[str], list[str], list, list[str], list]:
-    if label not in LABELS:
-        raise ConfigError(
-            f"eval.suites.{name}.label={label!r}: a CSV suite needs label one of {', '.join(LABELS)}"
-        )
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in XSTEST_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise DataError(
-                    f"eval suite '{name}': {path} lacks CSV column(s) {', '.join(missing)} "
-                    f"(XSTest format: id,prompt,type,label,focus,note)"
-                )
-            rows = [r for r in reader if (r.get("label") or "").strip() == label]
-    except (csv.Error, UnicodeDecodeError) as e:
-        raise DataError(f"eval suite '{name}': {path} is not a readable CSV ({e})") from None
-    for r in rows:
-        if not (r.get("prompt") or "").strip():
-            raise DataError(f"eval suite '{name}': {path} row id={r.get('id')} has an empty prompt")
-    prompts = [r["prompt"] for r in rows]
-    types = [r.get("type") or None for r in rows]
-    ids = [f"{name}:{r['id']}:{r.get('type') or ''}" for r in rows]
-    return prompts, [""] * len(rows), [None] * len(rows), ids, types
-
-
-def load_suite(name: str, path: str | Path, kind: str, label: str | None = None, limit: int | None = None) -> Suite:
+def load_suite(name: str, path: str | Path, kind: str, label: str | None = None, limit: int | None = None, *,
+               format: str | None = None, split: str | None = None, subset: str | None = None,
+               **options) -> Suite:
     """Read and check one suite (nothing is generated): the first `limit` prompts, or all."""
     if kind not in KINDS:
         raise ConfigError(f"eval.suites.{name}.kind={kind!r} is not one of {', '.join(KINDS)}")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ConfigError(f"eval.suites.{name}.limit={limit!r} must be a positive integer or null")
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"eval suite '{name}': file not found: {path}")
-    if path.suffix.lower() == ".csv":
-        prompts, inputs, refs, ids, types = _read_csv(path, name, label)
+    for key, value in (("format", format), ("split", split), ("subset", subset)):
+        if value is not None and not (isinstance(value, str) and value):
+            raise ConfigError(f"eval.suites.{name}.{key}={value!r} must be a non-empty string or null")
+    if label is not None:
+        options["label"] = label
+    source = str(path)
+    if is_hub_id(source):
+        fmt, items = read_hub_dataset(source, name, subset=subset, split=split, format=format, options=options)
     else:
-        if label is not None:
-            raise ConfigError(f"eval.suites.{name}.label is only for CSV suites; {path.name} is JSON")
-        prompts, inputs, refs, ids, types = _read_json(path, name)
-    if not prompts:
-        extra = f" with label={label}" if label else ""
-        raise DataError(f"eval suite '{name}': {path} has no prompts{extra}")
-    n = len(prompts) if limit is None else min(limit, len(prompts))
+        if split or subset:
+            raise ConfigError(f"eval.suites.{name}: split and subset are for hub dataset ids; {source} is a local path")
+        fmt, items = read_suite_file(source, name, format=format, options=options)
+    if not items:
+        raise DataError(f"eval suite '{name}': {source} has no prompts")
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            raise DataError(f"eval suite '{name}': {source} has the id {item.id!r} twice (ids must be unique)")
+        seen.add(item.id)
+    items = items[:limit]
     return Suite(
-        name=name, kind=kind, prompts=prompts[:n], inputs=inputs[:n], references=refs[:n], ids=ids[:n],
-        path=str(path), types=types[:n] if types else [None] * n,
+        name=name, kind=kind, prompts=[x.prompt for x in items], inputs=[x.input for x in items],
+        references=[x.reference for x in items], ids=[f"{name}:{x.id}" for x in items], path=source,
+        types=[x.type for x in items], categories=[x.category for x in items], contexts=[x.context for x in items],
+        targets=[x.target for x in items], format=fmt.name,
     )
 
 
 def load_suites(spec: Mapping[str, Mapping]) -> list[Suite]:
-    """Load every suite of a config's `suites:` mapping `{name: {path, kind, label?, limit?}}`, failing on the first bad one."""
+    """Load every suite of a config's `suites:` mapping `{name: {path, kind, ...}}`, failing on the first bad one."""
     suites = []
     for name, s in (spec or {}).items():
         if not isinstance(s, Mapping):
             raise ConfigError(f"eval.suites.{name} must be a mapping with path and kind")
-        unknown = set(s) - SPEC_KEYS
-        if unknown:
-            raise ConfigError(f"eval.suites.{name} has unknown key(s) {sorted(unknown)} (allowed: {sorted(SPEC_KEYS)})")
         for key in ("path", "kind"):
             if not s.get(key):
                 raise ConfigError(f"eval.suites.{name}.{key} is not set")
-        suites.append(load_suite(str(name), s["path"], s["kind"], label=s.get("label"), limit=s.get("limit")))
+        s = dict(s)
+        if "name" in s:
+            raise ConfigError(f"eval.suites.{name} has unknown key(s) ['name'] (the suite's name is its key)")
+        suites.append(load_suite(str(name), s.pop("path"), s.pop("kind"), **s))
     return suites

@@ -7,7 +7,6 @@ folder are reported as "not started". Nothing here fails on a broken job: its st
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,58 +15,12 @@ from typing import Any
 import yaml
 
 from safetuned.errors import ConfigError
+from safetuned.pipeline.layout import find_job_dirs
 from safetuned.utils.io import read_json
 
 log = logging.getLogger(__name__)
 
 STATUSES = ("completed", "failed", "unfinished", "not started")
-
-
-def sweep_root(path: str | Path) -> Path:
-    """The sweep folder holding `path`: the nearest folder (itself included) with Hydra's multirun.yaml."""
-    path = Path(path).resolve()
-    for p in (path, *path.parents):
-        if (p / "multirun.yaml").is_file():
-            return p
-    return path
-
-
-def sweep_group_name(sweep_dir: str | Path) -> str:
-    """The sweep's id, used as the W&B group of its jobs and report: `<date>/<time>` for `multirun/<date>/<time>`.
-
-    It is the path below the last `multirun` folder, or else the last two path parts; a job folder inside the
-    sweep gives the same id as the sweep folder.
-    """
-    parts = sweep_root(sweep_dir).parts
-    if "multirun" in parts[:-1]:
-        cut = len(parts) - 1 - parts[::-1].index("multirun")
-        name = "/".join(parts[cut + 1:])
-    else:
-        name = "/".join(parts[-2:])
-    return name[-128:]  # W&B caps group names at 128 characters
-
-
-def newest_sweep(root: str | Path = "multirun") -> Path:
-    """The most recently launched sweep under `root` (by the time Hydra last wrote its multirun.yaml)."""
-    root = Path(root)
-    patterns = ("*/multirun.yaml", "*/*/multirun.yaml", "*/*/*/multirun.yaml")  # not into job folders
-    found = [p.parent for pattern in patterns for p in root.glob(pattern)] if root.is_dir() else []
-    if not found:
-        raise ConfigError(f"no sweep folders (with multirun.yaml) under {root}/; pass a sweep folder, "
-                          "e.g. python -m safetuned.report multirun/<date>/<time>")
-    return max(found, key=lambda p: ((p / "multirun.yaml").stat().st_mtime, str(p)))
-
-
-def find_job_dirs(sweep_dir: Path) -> list[Path]:
-    """Every job folder (one with Hydra's `.hydra/overrides.yaml`) under the sweep, nested ones included."""
-    jobs = []
-    for dirpath, dirnames, _ in os.walk(sweep_dir):
-        if (Path(dirpath) / ".hydra" / "overrides.yaml").is_file():
-            jobs.append(Path(dirpath))
-            dirnames.clear()  # a job's own folders (checkpoints, adapter, wandb) hold no jobs
-        else:
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in ("wandb", "plots"))
-    return sorted(jobs)
 
 
 @dataclass

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safetuned.eval.runner import row_value
 from safetuned.eval.stats import paired_difference
+from safetuned.eval.suite_metrics import row_value
 from safetuned.utils.io import read_json, read_jsonl
 
 log = logging.getLogger(__name__)

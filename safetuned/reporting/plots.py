@@ -57,8 +57,14 @@ def _short(key: str) -> str:
     return key.rsplit(".", 1)[-1]
 
 
-def _label(values: dict[str, Any]) -> str | None:
+def label_of(values: dict[str, Any]) -> str | None:
     return ", ".join(f"{_short(k)}={v}" for k, v in values.items()) or None
+
+
+def _plotted(metric: str) -> bool:
+    """Plotted: the primary judges' numbers per suite, other judges' pooled only; probes have their own plots."""
+    parts = metric.split("/")
+    return "@" not in metric and (len(parts) < 4 or parts[0] != "eval" or parts[1].startswith(("all_", "harness")))
 
 
 def family_panels(report: SweepReport, family: str) -> list[Panel]:
@@ -66,13 +72,13 @@ def family_panels(report: SweepReport, family: str) -> list[Panel]:
     groups = seed_groups(report.jobs, report.plot_keys)
     line_keys = [k for k in report.plot_keys if k != report.x_key]
     panels = []
-    for m in (m for m in report.metrics if metric_family(m, report.kinds) == family):
+    for m in (m for m in report.metrics if metric_family(m, report.info) == family and _plotted(m)):
         lines: dict[str, Series] = {}
         for g in groups:
             s = g.stats(m)
             if not s:
                 continue
-            label = _label({k: g.values[k] for k in line_keys})
+            label = label_of({k: g.values[k] for k in line_keys})
             line = lines.setdefault(repr(label), Series(label, [], [], [], []))
             line.x.append(g.values.get(report.x_key, "all") if report.x_key else "all")
             line.y.append(s["mean"])
@@ -110,8 +116,8 @@ def tradeoff_points(report: SweepReport) -> list[Point]:
                 or _pooled(j.metrics, "eval/all_harmful/compliance_rate", "compliance_rate"))
         safe = _pooled(j.metrics, "eval/all_safe/refusal_rate", "refusal_rate")
         if harm and safe:
-            label = _label({k: j.values.get(k) for k in report.swept if k not in line_keys}) or j.name
-            points.append(Point(label, _label({k: j.values.get(k) for k in line_keys}), harm[0], safe[0],
+            label = label_of({k: j.values.get(k) for k in report.swept if k not in line_keys}) or j.name
+            points.append(Point(label, label_of({k: j.values.get(k) for k in line_keys}), harm[0], safe[0],
                                 harm[1], harm[2], safe[1], safe[2]))
     return points
 
@@ -132,6 +138,17 @@ def write_plots(report: SweepReport, out_dir: Path) -> dict[str, Path]:
         panels = family_panels(report, family)
         if panels:
             plots[family] = plot_panels(panels, out_dir / f"{family}.png", title, x_label, x_order, subtitle)
+    from safetuned.reporting.probe_plots import kl_panel, prefill_ks, prefill_panels
+
+    if panels := prefill_panels(report):
+        plots["prefill"] = plot_panels(panels, out_dir / "prefill.png", "Prefill attack: the first k answer tokens "
+                                       "forced to a compliant opening", "k (forced tokens)", prefill_ks(report),
+                                       "pooled over harmful suites; error bars: 95% Wilson interval")
+    if kl := kl_panel(report):
+        positions = sorted({x for s in kl.series for x in s.x})
+        plots["kl_position"] = plot_panels([kl], out_dir / "kl_position.png", "Where the tuning sits: KL to the "
+                                           "base model by answer position", "answer token position", positions,
+                                           "on each job's own answers to harmful prompts; 95% bootstrap interval")
     points = tradeoff_points(report)
     if points:
         plots["tradeoff"] = plot_tradeoff(

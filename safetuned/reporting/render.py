@@ -21,6 +21,10 @@ from typing import Any
 
 import jinja2
 
+from safetuned.reporting.agreement import CAPTION as AGREEMENT_CAPTION
+from safetuned.reporting.agreement import COLUMNS as AGREEMENT_COLUMNS
+from safetuned.reporting.agreement import HEADERS as AGREEMENT_HEADERS
+from safetuned.reporting.agreement import agreement_cells
 from safetuned.reporting.collect import STATUSES
 from safetuned.reporting.metrics import CAPTIONS, FAMILIES, metric_family, pretty_metric
 from safetuned.reporting.paired import COLUMNS as PAIRED_COLUMNS
@@ -72,9 +76,9 @@ def to_csv(columns: Sequence[str], rows: Sequence[dict]) -> str:
 
 def sections(report: SweepReport) -> list[tuple[str, list[str]]]:
     """(title, metrics) per table section: each family with data, then the other numbers."""
-    out = [(title, [m for m in report.metrics if metric_family(m, report.kinds) == fam])
+    out = [(title, [m for m in report.metrics if metric_family(m, report.info) == fam])
            for fam, title in FAMILIES.items()]
-    out.append(("Other numbers", [m for m in report.metrics if metric_family(m, report.kinds) is None]))
+    out.append(("Other numbers", [m for m in report.metrics if metric_family(m, report.info) is None]))
     return [(t, ms) for t, ms in out if ms]
 
 
@@ -155,10 +159,15 @@ def section_table(report: SweepReport, metrics: Sequence[str], label: Callable[[
 def seed_mean_table(report: SweepReport, label: Callable[[str], str] = str) -> Table:
     """One row per seed group: `mean ± std (min–max)` of each metric with a family."""
     keys = [k for k in report.swept if k != SEED_KEY]
-    shown = [m for m in report.metrics if metric_family(m, report.kinds)]
+    shown = [m for m in report.metrics if metric_family(m, report.info)]
     return Table([*keys, "seeds", *map(label, shown)],
                  [("", [fmt(r[k]) for k in keys] + [r["seeds"]] + [summary_cell(r, m) for m in shown])
                   for r in report.summary_rows])
+
+
+def agreement_table(report: SweepReport) -> Table:
+    """One row per job, suite, verdict and pair of judges."""
+    return Table(AGREEMENT_HEADERS, [("", c) for c in agreement_cells(report.agreement)], {0, 1, 2, 3})
 
 
 def paired_table(report: SweepReport) -> Table:
@@ -190,6 +199,8 @@ def to_markdown(report: SweepReport) -> str:
     if report.paired:
         lines += ["", "## Paired comparison with the reference job", "", paired_caption(report), ""]
         lines += _md_table(paired_table(report))
+    if report.agreement:
+        lines += ["", "## Judge agreement", "", AGREEMENT_CAPTION, "", *_md_table(agreement_table(report))]
     if report.summary_rows:
         lines += ["", "## Mean over seeds", "", "Cells are `mean ± std (min–max)` over the finished seeds.", ""]
         lines += _md_table(seed_mean_table(report))
@@ -220,6 +231,7 @@ def to_html(report: SweepReport) -> str:
                  for name, p in report.plots.items()],
         seed_mean=seed_mean_table(report, pretty_metric) if report.summary_rows else None,
         paired=(paired_caption(report), paired_table(report)) if report.paired else None,
+        agreement=(AGREEMENT_CAPTION, agreement_table(report)) if report.agreement else None,
         jobs=jobs_table(report),
         sections=[(title, section_table(report, metrics, pretty_metric)) for title, metrics in sections(report)])
 
@@ -238,6 +250,9 @@ def write_report(report: SweepReport) -> SweepReport:
     if report.paired:
         write_text_atomic(d / "paired.csv", to_csv(PAIRED_COLUMNS, [c.row() for c in report.paired]))
         report.files["paired_csv"] = d / "paired.csv"
+    if report.agreement:
+        write_text_atomic(d / "agreement.csv", to_csv(AGREEMENT_COLUMNS, report.agreement))
+        report.files["agreement_csv"] = d / "agreement.csv"
     write_text_atomic(d / "report.md", to_markdown(report))
     write_text_atomic(d / "report.html", to_html(report))
     report.files.update(md=d / "report.md", html=d / "report.html")

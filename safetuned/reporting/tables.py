@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from safetuned.errors import ConfigError
-from safetuned.reporting.collect import STATUSES, Job, collect_jobs, sweep_group_name
-from safetuned.reporting.metrics import base_metrics, interval
-from safetuned.reporting.paired import paired_comparisons, suite_kinds
+from safetuned.pipeline.layout import sweep_group_name
+from safetuned.reporting.agreement import agreement_rows
+from safetuned.reporting.collect import STATUSES, Job, collect_jobs
+from safetuned.reporting.metrics import EvalInfo, base_metrics, interval
+from safetuned.reporting.paired import paired_comparisons
 
 SEED_KEY = "seed"
 
@@ -30,8 +32,9 @@ class SweepReport:
     metrics: list[str]
     columns: list[str]
     rows: list[dict[str, Any]]
-    kinds: dict[str, str] = field(default_factory=dict)
+    info: EvalInfo = field(default_factory=EvalInfo)
     paired: list = field(default_factory=list)
+    agreement: list[dict[str, Any]] = field(default_factory=list)
     summary_columns: list[str] = field(default_factory=list)
     summary_rows: list[dict[str, Any]] = field(default_factory=list)
     plots: dict[str, Path] = field(default_factory=dict)
@@ -177,11 +180,11 @@ def summarize_sweep(sweep_dir: str | Path, x_key: str | None = None, write: bool
     keys, swept = override_keys(jobs)
     jobs.sort(key=lambda j: ([value_sort_key(j.values.get(k)) for k in keys], j.name))
     x = choose_x_key(jobs, swept, x_key)
-    kinds = {s: k for j in jobs if j.finished for s, k in suite_kinds(j.path).items()}
-    metrics = base_metrics(jobs, kinds)
+    info = EvalInfo.read([j.path for j in jobs if j.finished])
+    metrics = base_metrics(jobs, info)
     columns, rows = job_table(jobs, swept, [k for k in keys if k not in swept], metrics)
-    report = SweepReport(sweep_dir, jobs, keys, swept, x, metrics, columns, rows, kinds,
-                         paired_comparisons(jobs, swept, x))
+    report = SweepReport(sweep_dir, jobs, keys, swept, x, metrics, columns, rows, info,
+                         paired_comparisons(jobs, swept, x), agreement_rows(jobs))
     if SEED_KEY in swept:
         groups = seed_groups(jobs, [k for k in swept if k != SEED_KEY])
         report.summary_columns, report.summary_rows = summary_table(groups, swept, metrics)

@@ -10,11 +10,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from safetuned.errors import ConfigError
+from safetuned.reporting.agreement import COLUMNS as AGREEMENT_COLUMNS
 from safetuned.reporting.metrics import FAMILIES
 from safetuned.reporting.paired import COLUMNS as PAIRED_COLUMNS
 
 if TYPE_CHECKING:
     from safetuned.reporting.tables import SweepReport
+
+
+def wandb_settings(config: Any, force: bool = False) -> dict[str, Any] | None:
+    """project/entity/mode of the report run from a sweep's config (`logger.wandb`, as its jobs logged), else, when
+    `force`, from conf/logger/wandb.yaml (the one place the defaults are written); None: the sweep does not log."""
+    from omegaconf import OmegaConf
+
+    w = OmegaConf.select(config, "logger.wandb", default=None) if config is not None else None
+    if w is None:
+        if not force:
+            return None
+        from importlib.resources import files
+
+        w = OmegaConf.create((files("safetuned.conf") / "logger" / "wandb.yaml").read_text(encoding="utf-8")).wandb
+    return {"project": w.get("project"), "entity": w.get("entity"),
+            "mode": "offline" if w.get("offline", True) else "online"}
 
 
 def _wandb_table(columns: Sequence[str], rows: Sequence[dict]):
@@ -49,6 +66,8 @@ def log_report_to_wandb(report: SweepReport, project: str, entity: str | None = 
         payload: dict[str, Any] = {"report/jobs": _wandb_table(report.columns, report.rows)}
         if report.paired:
             payload["report/paired"] = _wandb_table(PAIRED_COLUMNS, [c.row() for c in report.paired])
+        if report.agreement:
+            payload["report/judge_agreement"] = _wandb_table(AGREEMENT_COLUMNS, report.agreement)
         if report.summary_rows:
             payload["report/mean_over_seeds"] = _wandb_table(report.summary_columns, report.summary_rows)
         for name, path in report.plots.items():

@@ -1,0 +1,1 @@
+"""Running a job: its lifecycle and lock, checkpoints, DDP ranks, callbacks and W&B files."""
