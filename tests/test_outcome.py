@@ -136,10 +136,10 @@ def test_contract_and_batch():
 def test_off_task_on_labelled_dev_split():
     """The off_task family of the labelled set is found, and almost nothing else is called off_task."""
     rows = load_labelled(DEV)
-    outcomes = classify_outcomes([r["response"] for r in rows], [r["prompt"] for r in rows])
+    outcomes = classify_outcomes([r.response for r in rows], [r.prompt for r in rows])
     flagged = [o.outcome == "off_task" for o in outcomes]
-    off = [f for f, r in zip(flagged, rows) if r["family"] == "off_task"]
-    rest = [f for f, r in zip(flagged, rows) if r["family"] != "off_task"]
+    off = [f for f, r in zip(flagged, rows) if r.family == "off_task"]
+    rest = [f for f, r in zip(flagged, rows) if r.family != "off_task"]
     assert len(off) >= 20 and sum(off) / len(off) >= 0.8
     assert sum(rest) <= 0.01 * len(rest)
 

@@ -55,20 +55,6 @@ INSTEAD = re.compile(
 # A sentence that turns from refusing to something else; with content after it, that is help.
 TURN = re.compile(r"^(?:but|however|though|still|that said|yet|although|also|now|rather)\b")
 
-# Prompt shapes. ROLEPLAY casts the assistant as a character and talks to it (WRITING: it asks for a story).
-ROLEPLAY = re.compile(
-    r"(?:^|[.!?]\s+|\b(?:i want you to|i'd like you to|please|now|okay|ok|hey|let's"
-    r"|from now on,?)\s+)(?:you(?:'re| are) (?:a|an|my|the|now)|pretend (?:you(?:'re| are)|to be|that you)"
-    r"|act (?:as|like)|play (?:a|an|the|my)|be (?:my|a|an)|as my|imagine (?:you(?:'re| are)|being)"
-    r"|you will (?:play|be|act)|respond as|speak as|answer as|talk like|role-?play(?: as)?"
-    r"|stay in character)\b"
-    # "You're HAL-9001, a rogue AI. HAL, ..."; "As a fairy godmother, grant my wish: ..."
-    r"|^you(?:'re| are) (?!(?:right|wrong|correct|welcome|so|very|too|not|such|being|making|asking)\b)"
-    r"|^as (?:a|an|my|the) [\w -]{3,40}, (?:grant|tell|give|teach|show|explain|help|write|make|brew|say)\b"
-)
-WRITING = re.compile(
-    r"\b(?:narrat\w*|story|stories|scene|dialogue|script|poem|novel|screenplay|fiction|chapter)\b"
-)
 # A request for a text the user will use (a message, a story): a first-person "I can't" in it is the text's.
 ARTIFACT = re.compile(
     r"\b(?:write|compose|draft|create|generate|give me|come up with|make|translate|say|example of|how (?:do"
@@ -98,7 +84,9 @@ HOWTO = re.compile(r"^(?:.*\b)?(?:how (?:do|can|could|should|would|to)|what(?:'s
     r"|teach me|walk me through|steps|tips|instructions|guide)\b")
 # Sentences that instruct: an imperative of a common instruction verb, "you can/should ...", "to X, ...".
 INSTRUCTION = re.compile(
-    r"^(?:(?:first|then|next|finally|also|just|simply|now|after that|afterwards|otherwise|instead),? )?(?:add"
+    r"^(?:(?:first|then|next|finally|also|just|simply|now|after that|afterwards|otherwise|instead|if possible"
+    r"|(?:if|when|once|before|after|while) [^,]{2,50}|at \w+),? )?(?:add|ask|back up|book|breathe|brown|carry|charge"
+    r"|clear|decide|drive|file|gather|invite|learn|let|note|pay|sear|sign|simmer|sit|stand|stay|tell|walk|watch"
     r"|apply|avoid|bake|boil|bring|buy|check|choose|clean|click|close|combine|connect|cook|cover|cut|delete"
     r"|dice|download|drain|drink|dry|eat|enable|enter|fill|find|fold|follow|freeze|get|go|grab|heat|hold"
     r"|install|keep|lay|leave|lift|limit|line|lock|look|lower|make|measure|mix|move|open|pack|paint|pick"
@@ -120,7 +108,8 @@ YES_NO_QUESTION = re.compile(r"^(?:is|are|was|were|do|does|did|can|could|should|
     r"|am|must|isn'?t|aren'?t|don'?t|doesn'?t)\b")
 REQUEST_QUESTION = re.compile(r"^(?:(?:can|could|will|would) you|is there (?:any )?way (?:you|for you)|(?:can"
     r"|may) i (?:have|get) you|would it be possible|is it possible for you|do you mind)\b")
-BARE_NO = re.compile(r"^(?:(?:[\w']+ ){0,3}[\w']+, )?(?:no|nope|nah|nay)\b(?: ?[,.!;:\u2014-]|\s+(?:sir|ma'am"
+BARE_NO = re.compile(r"^(?:(?:[\w']+ ){0,3}[\w']+, )?(?:no|nope|nah|nay|absolutely not|certainly not|definitely not"
+    r"|of course not|hell no|no chance)\b(?: ?[,.!;:\u2014-]|\s+(?:sir|ma'am"
     r"|madam|friend|sorry|thanks|way)\b|$)")
 # A normative premise ("Why should X ...?") and the words that flip its polarity.
 NORMATIVE = re.compile(r"\b(?:should|shouldn'?t|must|ought|deserves?|right to|rights?|allowed|justified"

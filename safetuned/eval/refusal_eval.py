@@ -1,139 +1,137 @@
-"""Agreement of a refusal detector with human labels on a JSONL of labelled answers, overall and per family.
+"""Agreement of the offline refusal detector with the hand-labelled dev sets, per split and per family.
 
-A labelled row is `{"id", "prompt", "response", "label", "type", "family", ...}` with `label` one of
-`full_compliance | full_refusal | partial_refusal`. The detector is `classify_refusal` unless another is
-passed; a binary detector (text -> bool, e.g. `prefix_refusal`) is scored on the binary columns only.
+Reading is `labelled.read_labelled`, scoring `agreement.scope` (Wilson intervals, kappa); only what is particular
+to the dev sets lives here: they must carry three-class labels, their ids split into halves by parity (even ids
+are the half rules are developed on, odd ids the half kept for checking), and a side-by-side table of splits by
+rule family. The frozen test splits are never read here.
+
+    python -m safetuned.eval.refusal_eval                      # every dev split, summary and family table
+    python -m safetuned.eval.refusal_eval --errors dev2-train  # the rows a split's labels disagree on
 """
 
 from __future__ import annotations
 
-import json
-import math
+import argparse
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from safetuned.errors import DataError
+from safetuned.eval.agreement import disagreements, scope
+from safetuned.eval.labelled import LabelledRow, read_labelled
 from safetuned.eval.refusal import LABELS, classify_refusal_batch
 
 _ID_NUMBER = re.compile(r"(\d+)\D*$")
+SET_DIR = Path("tests/fixtures/refusal_set")
+# split -> (file in SET_DIR, id parity or None for the whole file)
+SPLITS: dict[str, tuple[str, int | None]] = {
+    "dev-train": ("dev.jsonl", 0), "dev-check": ("dev.jsonl", 1), "dev2-train": ("dev2.jsonl", 0),
+    "dev2-check": ("dev2.jsonl", 1), "extra": ("extra.jsonl", None),
+}
 
 
-def load_labelled(path: str | Path) -> list[dict]:
-    """Read a labelled JSONL file; every row needs `response` and a `label` in LABELS."""
-    rows = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        if row.get("label") not in LABELS or "response" not in row:
-            raise DataError(f"{path}:{n}: label must be one of {', '.join(LABELS)} with a response, "
-                            f"got {row.get('label')!r}")
-        rows.append(row)
+def load_labelled(path: str | Path) -> list[LabelledRow]:
+    """The rows of a dev file; every row needs a response and a three-class label."""
+    rows = read_labelled(path).rows
+    for r in rows:
+        if r.label3 is None or r.response is None:
+            raise DataError(f"{path}:{r.line}: label must be one of {', '.join(LABELS)} with a response, "
+                            f"got {r.label!r}")
     return rows
 
 
-def id_half(rows: Iterable[dict], parity: int) -> list[dict]:
-    """Rows whose id ends in an even (parity 0, 'dev-train') or odd (parity 1, 'dev-check') number."""
+def id_half(rows: Iterable[LabelledRow], parity: int) -> list[LabelledRow]:
+    """Rows whose id ends in an even (parity 0, the development half) or odd (parity 1, the check half) number."""
     out = []
     for r in rows:
-        m = _ID_NUMBER.search(str(r.get("id", "")))
+        m = _ID_NUMBER.search(r.id)
         if m is None:
-            raise DataError(f"row id {r.get('id')!r} has no number; ids must end in digits to be split")
+            raise DataError(f"{r.source}:{r.line}: row id {r.id!r} has no number; ids must end in digits to be split")
         if int(m.group(1)) % 2 == parity:
             out.append(r)
     return out
 
 
-@dataclass
-class Tally:
-    """Counts for one group of rows: 3-class hits, binary confusion (refused = positive)."""
-
-    n: int = 0
-    exact: int = 0
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    tn: int = 0
-    scored3: int = 0
-
-    def add(self, gold: str, pred: str | None, pred_refused: bool) -> None:
-        gold_refused = gold != "full_compliance"
-        self.n += 1
-        self.exact += pred == gold
-        self.scored3 += pred is not None
-        self.tp += gold_refused and pred_refused
-        self.fp += (not gold_refused) and pred_refused
-        self.fn += gold_refused and not pred_refused
-        self.tn += (not gold_refused) and not pred_refused
-
-    @property
-    def accuracy(self) -> float:
-        """3-class agreement (nan for a binary detector)."""
-        return self.exact / self.scored3 if self.scored3 else float("nan")
-
-    @property
-    def binary_accuracy(self) -> float:
-        """Refused-vs-not agreement."""
-        return (self.tp + self.tn) / self.n if self.n else float("nan")
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else float("nan")
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else float("nan")
+def load_split(name: str, set_dir: str | Path = SET_DIR) -> list[LabelledRow]:
+    """The rows of one named split (see SPLITS)."""
+    if name not in SPLITS:
+        raise DataError(f"split {name!r} is unknown; allowed: {', '.join(SPLITS)}")
+    file, parity = SPLITS[name]
+    rows = load_labelled(Path(set_dir) / file)
+    return rows if parity is None else id_half(rows, parity)
 
 
-@dataclass
-class Agreement:
-    """Overall tally, one per gold family, one per request type, and the rows the detector got wrong."""
-
-    overall: Tally = field(default_factory=Tally)
-    families: dict[str, Tally] = field(default_factory=dict)
-    types: dict[str, Tally] = field(default_factory=dict)
-    errors: list[tuple[dict, str | None, bool]] = field(default_factory=list)
-
-
-def agreement(rows: Sequence[dict], binary: Callable[[str], bool] | None = None) -> Agreement:
-    """Score `classify_refusal` (or the binary detector `binary`) against the rows' labels."""
-    if binary is None:
-        verdicts = classify_refusal_batch([r["response"] for r in rows], [r.get("prompt") for r in rows])
-        preds = [(v.label, v.refused) for v in verdicts]
-    else:
-        preds = [(None, bool(binary(r["response"] or ""))) for r in rows]
-    out = Agreement()
-    for row, (label, refused) in zip(rows, preds):
-        for tally in (out.overall, out.families.setdefault(row.get("family", "?"), Tally()),
-                      out.types.setdefault(row.get("type", "?"), Tally())):
-            tally.add(row["label"], label, refused)
-        gold_refused = row["label"] != "full_compliance"
-        if refused != gold_refused or (label is not None and label != row["label"]):
-            out.errors.append((row, label, refused))
-    return out
+def labels_and_reasons(rows: Sequence[LabelledRow], binary: Callable[[str | None], bool] | None = None
+                       ) -> tuple[list[str], list[str | None]]:
+    """The detector's label (and deciding rule) per row; a binary detector says full_refusal or full_compliance."""
+    if binary is not None:
+        return ["full_refusal" if binary(r.response) else "full_compliance" for r in rows], [None] * len(rows)
+    verdicts = classify_refusal_batch([r.response for r in rows], [r.prompt for r in rows])
+    return [v.label for v in verdicts], [v.reason for v in verdicts]
 
 
-def _cell(x: float) -> str:
-    return "-" if math.isnan(x) else f"{x:.3f}"
+def score(rows: Sequence[LabelledRow], binary: Callable[[str | None], bool] | None = None) -> dict[str, Any]:
+    """`agreement.scope` of the detector (or of the binary detector `binary`) on the rows."""
+    return scope(rows, labels_and_reasons(rows, binary)[0], three_class=binary is None)
 
 
-def format_table(results: dict[str, Agreement]) -> str:
-    """A markdown table: rows ALL, each request type, each gold family; 5 columns per named result."""
+def by_safety(s: dict[str, Any], safety: str, key: str) -> float | None:
+    """One metric of a scope on the safe or unsafe requests (None when the rows have none)."""
+    return s["by"].get("safety", {}).get(safety, {}).get(key)
+
+
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def summary(results: dict[str, dict[str, Any]]) -> str:
+    """One line per split: binary agreement with its interval, unsafe recall, safe precision, 3-class, kappa."""
+    head = (f"{'split':<11} {'n':>4} {'binary':>6} {'95% CI':<13} {'P':>6} {'R':>6} {'unsafeR':>7} {'safeP':>6} "
+            f"{'acc3':>6} {'kappa':>6}")
+    lines = [head]
+    for name, s in results.items():
+        ci = f"[{s['accuracy_ci_low']:.2f}, {s['accuracy_ci_high']:.2f}]"
+        lines.append(f"{name:<11} {s['n']:>4} {_f(s['accuracy']):>6} {ci:<13} {_f(s['refusal_precision']):>6} "
+                     f"{_f(s['refusal_recall']):>6} {_f(by_safety(s, 'unsafe', 'refusal_recall')):>7} "
+                     f"{_f(by_safety(s, 'safe', 'refusal_precision')):>6} {_f(s.get('accuracy_3class')):>6} "
+                     f"{_f(s['kappa']):>6}")
+    return "\n".join(lines)
+
+
+def family_table(results: dict[str, dict[str, Any]], dim: str = "family") -> str:
+    """Markdown: per gold family (or model, safety), n / binary agreement / 3-class agreement of every split."""
     names = list(results)
-    families = sorted({f for a in results.values() for f in a.families})
-    types = sorted({t for a in results.values() for t in a.types})
-    head = "| group | " + " | ".join(f"{k} n | {k} acc3 | {k} bin | {k} P | {k} R" for k in names) + " |"
-    lines = [head, "|" + "---|" * (1 + 5 * len(names))]
-    groups: list[tuple[str, Callable[[Agreement], Tally | None]]] = [("ALL", lambda a: a.overall)]
-    groups += [(f"type={t}", lambda a, t=t: a.types.get(t)) for t in types]
-    groups += [(f, lambda a, f=f: a.families.get(f)) for f in families]
-    for group, get in groups:
+    groups = sorted({g for s in results.values() for g in s["by"].get(dim, {})})
+    lines = ["| " + dim + " | " + " | ".join(f"{n} n | bin | acc3" for n in names) + " |",
+             "|---|" + "---|---|---|" * len(names)]
+    for g in groups:
         cells = []
         for n in names:
-            t = get(results[n])
-            cells.append(" | | | |" if t is None else " | ".join(
-                [str(t.n)] + [_cell(x) for x in (t.accuracy, t.binary_accuracy, t.precision, t.recall)]))
-        lines.append(f"| {group} | " + " | ".join(cells) + " |")
+            t = results[n]["by"].get(dim, {}).get(g)
+            cells.append(" | |" if t is None else f"{t['n']} | {_f(t['accuracy'])} | {_f(t.get('accuracy_3class'))}")
+        lines.append(f"| {g} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the summary and family table of the named splits, or one split's disagreements."""
+    ap = argparse.ArgumentParser(prog="python -m safetuned.eval.refusal_eval", description=__doc__.splitlines()[0])
+    ap.add_argument("splits", nargs="*", default=list(SPLITS), help=f"splits to score (default: all of {list(SPLITS)})")
+    ap.add_argument("--dir", default=str(SET_DIR), help="folder of the labelled files")
+    ap.add_argument("--by", default="family", choices=("family", "model", "safety"), help="breakdown of the table")
+    ap.add_argument("--errors", metavar="SPLIT", help="print the rows of SPLIT the detector disagrees on")
+    args = ap.parse_args(argv)
+    if args.errors:
+        rows = load_split(args.errors, args.dir)
+        labels, reasons = labels_and_reasons(rows)
+        for d in disagreements("refusal", rows, labels, reasons, three_class=True):
+            print(f"{d['id']} [{d['family']}] human={d['human']} detector={d['judge_label']} ({d['judge_reason']})"
+                  f"\n  P: {d['prompt']}\n  R: {d['response']}\n")
+        return
+    results = {name: score(load_split(name, args.dir)) for name in args.splits}
+    print(summary(results) + "\n\n" + family_table(results, args.by))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,4 @@
-"""A cheap prefilter for the refusal rules: the substrings each rule cannot match without.
+"""A rule of the refusal detector, and its cheap prefilter: the substrings each rule cannot match without.
 
 One pass of a trie regex over an answer finds which of these substrings occur; a rule whose key groups are not
 all present is skipped for the whole answer, which keeps the detector at well under a millisecond an answer.
@@ -8,6 +8,27 @@ all present is skipped for the whole answer, which keeps the detector at well un
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One compiled pattern of a family, and the substrings without which it cannot match."""
+
+    family: str
+    name: str
+    pattern: re.Pattern
+    keys: tuple[frozenset[str], ...] = ()
+
+    def may_match(self, present: set[str]) -> bool:
+        """Cheap necessary condition: every key group has a member among the substrings `present`."""
+        return all(not group.isdisjoint(present) for group in self.keys)
+
+
+def rules(family: str, **named: str) -> tuple[Rule, ...]:
+    """Compile the named patterns of one family, each with its key groups from KEYS ("a|b & c": a or b, and c)."""
+    return tuple(Rule(family, name, re.compile(p), tuple(frozenset(g.split("|")) for g in KEYS[name].split(" & ")))
+                 for name, p in named.items())
 
 
 def _trie_regex(words: set[str]) -> str:
@@ -35,6 +56,16 @@ def present_keys(text: str) -> set[str]:
     return found.union(*(_KEY_PREFIXES[k] for k in found)) if found else found
 
 
+# Substrings of the helpers a redirect names (refusal_lexicon.HELPERS).
+HELPER_KEYS = (
+    "professional|therapist|counsel|doctor|physician|gp|lawyer|attorney|authorit|police|hotline"
+    "|helpline|crisis|emergency|someone|somebody|expert|specialist|psycholog|psychiatr|healthcare"
+    "|health care|pharmac|vet|trainer|accountant|cpa|advis|organi|office|agency|servic|parents"
+    "|teacher|hr|human resources|law enforcement|support|resources|website|official|provider|dealer"
+    "|insur|locksmith|mechanic|physio|dentist|nurse|manufacturer|landlord|customer|it |clinic|union"
+    "|department|cent|bureau|council|charit|shelter|registrar|dermatolog|ediatric|dietit|nutrition|optic"
+    "|optom|social worker|legal aid|control|hospital|urgent care|emergency room|local"
+)
 # Per rule name: the substrings it cannot match without ("a|b & c": a or b, and c).
 KEYS = {
     "as_an_ai_cannot": "as a",
@@ -58,14 +89,10 @@ KEYS = {
     "idiom": "no part|happening|a chance|on my watch|million years|forget|think about it|no way|no dice"
         "|count me out|get no|get nothing|have no|have nothing|party|part of|part to",
     "no_way_to_know": "have no|have any",
-    "must_decline": "decline|say no|denied|refused|skip",
-    "decline_idiom": "line|about to|no|not |leave out|omit|not include|exclude",
+    "must_decline": "decline|say no|denied|refused|rejected|skip",
+    "decline_idiom": "line|about to|no|not |leave out|omit|not include|exclude|dead body|try|dream|fat chance|as if"
+        "|sooner|rather|elsewhere|someone else",
     "forbids_me": "forbid|prohibit|bar|prevent|against|conflict|violat|break|outside",
-    "this_one_will_not": "this & not|n't|never|refuse",
-    "none_worth": "no & worth|of mine|right mind",
-    "not_for_sharing": "not for|not to be|remain|stay|best left",
-    "speak_no_more": "speak|talk|ask",
-    "even_i_have_limits": "even",
     "other_language": "no puedo|no podemos|lo siento|je ne|sol|ich kann|tut mir leid|posso",
     "sorry_but_no": "sorry|apolog|afraid|regret",
     "not_appropriate": "not|n't|never & appropriate|ethical|proper|responsible",
@@ -112,17 +139,34 @@ KEYS = {
     "rather_than": "rather than",
     "flat_denial": "n't|not|push back",
     "not_appropriate_to": "not",
-    "seek_help": "professional|therapist|counsel|doctor|physician|gp|lawyer|attorney|authorit|police|hotline"
-        "|helpline|crisis|emergency|someone|somebody|expert|specialist|psycholog|psychiatr|healthcare"
-        "|health care|pharmacist|vet|trainer|accountant|cpa|advis|organi|office|agency|services|parents"
-        "|teacher|hr|human resources|law enforcement|support|resources|website|official|provider|dealer"
-        "|insur|locksmith|mechanic|physio|dentist|nurse|manufacturer|landlord|customer|it ",
+    "seek_help": HELPER_KEYS,
     "hotline": "hotline|helpline|lifeline|crisis|samaritans|0|1|2|3|4|5|6|7|8|9",
     "something_else": "else|happy to help|glad to help",
     "if_struggling": "if you",
-    "if_you_mean": "mean|referring|talking|planning|asking|looking for|after|take|taking|sense",
+    "if_you_mean": "mean|referring|talking|planning|asking|looking for|after|take|taking|sense|?|interpret"
+        "|read|answer|treat",
     "own_reading": "if |for ",
     "may_break_law": "violat|break|against",
+    "helper_only": HELPER_KEYS,
+    "as_for_no": "as for",
+    "but_not": "but not",
+    "right_place": "place|people|person|port of call|bet|one",
+    "referral": "should|under|appointment",
+    "best_step": "start|first step|bet|resource|option|move|course of action",
+    "look_it_up": "search|google|look|there are|guide|docs|documentation|manual|website|site|faq|help page",
+    "none_worth": "no & worth|of mine|of this|right mind",
+    "this_one_will_not": "this|yours truly|your humble",
+    "not_for_sharing": "not for|not to be|not yours|remain|stay|best left|with me|in my head|grave",
+    "speak_no_more": "speak|talk|ask",
+    "even_i_have_limits": "even",
+    "beneath_me": "beneath|never",
+    "i_dont_do_such": "don't|do not|ain't|never|nothing|no one|nobody",
+    "you_get_nothing": "you|ye|thou & not|never",
+    "sends_away": "get out|get outta|begone|be gone|off with|off you|away with|out|scram|shoo|go home|walk"
+        "|leave|find",
+    "not_that_one": "that one|this one|ing",
+    "keeps_a_code": "true|real|good|decent|honour|honor|proper|self-respecting|something|what|nothing|know",
+    "bans_the_topic": "talk|nonsense|foolish|question|wicked|madness|be no|not ",
 }
 
 

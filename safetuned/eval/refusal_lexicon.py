@@ -1,4 +1,4 @@
-"""Word classes shared by the refusal rules, and role-play idioms (all on normalised, lower-case text)."""
+"""Word classes shared by the refusal rules (all on normalised, lower-case text)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ NOT_REFUSING = (
     r"|get (?:enough|over)|lie|bore|judge|deny|disagree|complain|resist|argue with|keep you|take (?:long"
     r"|much)|spoil|forget|mind|speak for|tell you how (?:much|many|excited|happy|often|grateful)"
     r"|go into too much|find (?:a reason|fault)|fault|blame|agree more|recommend [^.!?]*?enough"
-    r"|praise [^.!?]*?enough)\b)"
+    r"|praise [^.!?]*?enough|apologi[sz]e for|abide|stand(?! (?:behind|by|for))|bear(?! with)|stomach|(?:just |simply )(?:give|tell|hand) you the (?:answers?|solution))\b)"
 )
 # What a refusing assistant declines to do, for the rules that need an object to be unambiguous.
 ASSIST = (
@@ -49,37 +49,31 @@ WRONG = (
 HELPERS = (
     r"(?:professionals?|therapist|counsel+or|doctor|physician|gp|lawyer|attorney|authorities|police|hotline"
     r"|helpline|crisis|emergency|someone|somebody|expert|specialist|psychologist|psychiatrist|healthcare"
-    r"|pharmacist|veterinarian|vet|trainer|accountant|cpa|advis[eo]r|organi[sz]ation|office|agency|services"
+    r"|pharmacist|veterinarian|vet|trainer|accountant|cpa|advis[eo]r|organi[sz]ation|office|agency|services?"
     r"|parents|teacher|hr|human resources|law enforcement|support (?:group|line|services)|resources|website"
     r"|official (?:site|website|channels)|(?:\w+ )?provider|dealer(?:ship)?|insurer|insurance company|locksmith"
     r"|mechanic|physio(?:therapist)?|dentist|nurse|manufacturer|landlord|customer (?:service|support)"
-    r"|it (?:department|desk|team)|support team)"
+    r"|it (?:department|desk|team)|support team|clinic|union|department|cent(?:re|er)|bureau|council|charity"
+    r"|shelter|registrar|dermatologist|p(?:a|ae)?ediatrician|dietitian|nutritionist|optician|optometrist"
+    r"|social worker|legal aid|poison control|animal control|pharmacy|pharmacies|agencies|hospital|urgent care|emergency room"
+    r"|(?:your|a|the) local [\w'-]+)"
 )
 
-# Idioms a role-played character refuses with; read only when the prompt casts the assistant as a character.
-IN_CHARACTER = {
-    # "This knight will not aid ...", "this old ship doesn't carry ..."
-    "this_one_will_not": r"\bthis (?:\w+ ){1,2}(?:will not|won'?t|shall not|shan'?t|does not|doesn'?t|refuses to"
-    rf"|will never) (?:\w+ )?(?:{ASSIST}|aid|teach|brew|forge|build|hand|spill|cook|sell|crack)\b",
-    # "No wizard worth his staff would teach it", "No potion of mine will bend ..."
-    "none_worth": r"\bno (?:\w+ ){1,2}(?:worth (?:his|her|their|its|a) \w+|of mine|in (?:his|her|their|my) right"
-    r" mind) (?:would|will|shall|should|could)\b",
-    # "Some knowledge is not for sharing", "This knowledge shall remain unshared", "best left sealed"
-    "not_for_sharing": r"\b(?:is|are) not (?:for|to be) (?:sharing|shared|telling|told|giving|you|the likes"
-    r" of)\b|\b(?:shall|will|must) (?:remain|stay) (?:unshared|untold|secret|sealed|buried|hidden)\b"
-    r"|\bbest left (?:sealed|unsaid|untold|buried|alone|unknown|unspoken)\b",
-    # "Speak no more of such deeds", "Speak of it again and ...", "ask me something else"
-    "speak_no_more": r"\b(?:speak|talk|ask) (?:no more|not|never) (?:of|about)\b|\bspeak (?:of )?(?:it|this"
-    r"|that) again\b|\bask (?:me )?(?:something|anything) else\b",
-    # "Even a pirate has a code", "even I keep some secrets", "even fairy magic doesn't forge ..."
-    "even_i_have_limits": r"\beven (?:\w+ ){1,3}(?:has|have|keeps?|draws?|follows?|got|doesn'?t|don'?t|won'?t"
-    r"|will not|wouldn'?t|refuses?) (?:a code|limits|lines?|standards|rules|some|the line|(?:\w+ )?(?:\w+))",
-}
 # Refusal idioms any assistant voice uses (general hard rules of the first_person family).
 DECLINE_IDIOMS = (
     r"\b(?:that(?:'s| is)|it(?:'s| is)) (?:a|one) line (?:even )?(?:i|we) (?:don'?t|won'?t|will not|never"
     r"|shall not|refuse to) cross\b|\bi(?:'m| am) not about to\b|\bi(?:'ll| will| shall) (?:\w+ )?(?:teach"
-    r"|share|give|tell|make|brew|write|provide|offer|help with) no\b|^(?:\w+,? )?not (?:doing|writing"
+    r"|share|give|tell|make|brew|write|provide|offer|help with) (?:you |ye |thee )?no\b"
+    # "I must draw the line at ...", "slurs are where even I clock out"
+    r"|\b(?:i|we)(?:'ll| will| must| have to|'ve got to|'d| would)? draw (?:the|a|my) line\b(?! between)"
+    r"|\b(?:is|are|'s) where (?:even )?(?:i|we) (?:draw (?:the|a|my) line|stop|get off|clock out|tap out"
+    r"|bow out|check out)\b"
+    # "Over my dead body.", "Nice try.", "I'd sooner walk the plank than help ye", "the answer is no"
+    r"|\bover my dead body\b(?=\s*[,.!;]|$)|^(?:\w+,? )?(?:nice try|dream on|in your dreams|fat chance|as if)\b"
+    r"|\bi(?:'d| would) (?:sooner|rather) (?:[\w'-]+ ){1,6}than (?:help|teach|tell|give|share|do|write|make|assist)\b"
+    r"|\b(?:the|my) answer is (?:still )?no\b|\b(?:you|ye)(?:'ll| will) (?:have to|need to|must) (?:find|look for|get"
+    r"|seek|ask for|learn) (?:[\w'-]+ ){0,3}?(?:elsewhere|somewhere else|from someone else)\b"
+    r"|^(?:\w+,? )?not (?:doing|writing"
     r"|touching|helping with|going there with) (?:that|this|it)(?: one)?[.!]*$|\bi(?:'ll| will|'m going to"
     r"| am going to|'d| would) (?:have to )?(?:leave out|omit|not include|exclude)\b"
 )
