@@ -48,6 +48,11 @@ def load_adapted(
         raise ModelError(f"{adapter_dir}: the base model is unknown; pass model.pretrained=<base>")
     model = load_causal_lm(base, dtype=dtype, trust_remote_code=trust_remote_code, quantization=quantization or None,
                            attn_implementation=attn_implementation)
+    if info.get("merged_adapter"):  # a fresh LoRA trained on the base merged with another adapter (an attack job)
+        merged = Path(info["merged_adapter"])
+        if not (merged / "adapter_config.json").exists():
+            raise ModelError(f"{adapter_dir} was trained on {merged} merged into its base, and that adapter is gone")
+        model = PeftModel.from_pretrained(model, merged).merge_and_unload()
     model = PeftModel.from_pretrained(model, adapter_dir)
     tokenizer = load_tokenizer(str(adapter_dir), trust_remote_code=trust_remote_code)
     return model, tokenizer, load_prompt_style(adapter_dir, tokenizer=tokenizer), base

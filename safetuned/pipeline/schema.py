@@ -287,4 +287,22 @@ class EvaluateConfig(_Job):
     adapter: Text | None = None
 
 
-SCHEMAS: dict[str, type[BaseModel]] = {"train": TrainConfig, "evaluate": EvaluateConfig}
+class AttackSettings(_Closed):
+    kind: Literal["harmful", "benign"]
+    n: NonNegInt
+    init: Literal["continue", "fresh"]
+    seed: NonNegInt
+    data: Text | None = None
+    val_size: PosInt
+    epochs: PosInt
+    lr: PosFloat
+    batch_size: PosInt
+    micro_batch_size: PosInt | None = None
+
+
+class AttackConfig(TrainConfig):
+    source: Text
+    attack: AttackSettings
+
+
+SCHEMAS: dict[str, type[BaseModel]] = {"train": TrainConfig, "evaluate": EvaluateConfig, "attack": AttackConfig}

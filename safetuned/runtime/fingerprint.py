@@ -22,7 +22,8 @@ IGNORED = ("hydra", "paths", "logger", "resume", "num_threads", "task_name", "ca
            "trainer.enable_progress_bar", "trainer.enable_model_summary", "trainer.log_every_n_steps",
            "trainer.default_root_dir", "data.num_workers", "data.eval_batch_size", "eval.generation.batch_size",
            "eval.harness.batch_size", "eval.log_samples", "eval.score_cache")
-DATA_FILE_KEYS = ("data.base.source", "data.premixed", "data.safety.instructions", "data.safety.questions")
+DATA_FILE_KEYS = ("data.base.source", "data.premixed", "data.safety.instructions", "data.safety.questions",
+                  "attack.data")
 
 
 def _ignored(key: str) -> bool:
