@@ -137,3 +137,16 @@ def test_paper_preset_matches_the_papers_scripts(tmp_path, cache_dir):
     assert cfg.data.val_size == 2000 and cfg.val_every_n_steps == 50
     assert cfg.eval.generation.max_new_tokens == 128 and cfg.eval.generation.num_beams == 4
     assert cfg.eval.xstest_csv.endswith("/xstest_prompts.csv")  # the file XSTest's repository ships
+
+
+def test_probes_switch_on_from_the_command_line(tmp_path, cache_dir):
+    """`eval.prefill={ks: [...]}` and `eval.kl_position={}` (defaults) as a user types them."""
+    from safetuned.eval.probes import check_kl, check_prefill
+
+    cfg = compose_cfg("train", ["eval.prefill={ks: [0, 5], opening: Sure}", "eval.kl_position={}"],
+                      tmp_path / "job", cache_dir)
+    suites = [type("S", (), {"kind": "harmful", "name": "m", "prompts": ["p"], "targets": [None]})()]
+    assert check_prefill(OmegaConf.to_container(cfg.eval.prefill), suites).ks == (0, 5)
+    assert check_kl(OmegaConf.to_container(cfg.eval.kl_position)) == {}
+    off = compose_cfg("train", [], tmp_path / "job2", cache_dir)
+    assert check_prefill(off.eval.prefill, suites) is None and check_kl(off.eval.kl_position) is None

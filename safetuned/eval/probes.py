@@ -40,9 +40,11 @@ def prefill_k(name: str) -> int | None:
 
 
 def check_prefill(spec: dict | None, suites: Sequence) -> Any:
-    """The PrefillConfig of `eval.prefill` (None when off), each harmful suite checked to have a prefix to force."""
-    if not spec:
+    """The PrefillConfig of `eval.prefill` (None when off; `{}` or true: the defaults), each harmful suite checked
+    to have a prefix to force."""
+    if spec is None or spec is False:
         return None
+    spec = {} if spec is True else spec
     from safetuned.eval.prefill import PrefillConfig, check_suite
 
     config = PrefillConfig.from_dict(spec)
@@ -75,8 +77,8 @@ def prefill_answers(config, model, tokenizer, generation, answered: list[tuple],
 
 
 def check_kl(spec: dict | None) -> dict | None:
-    """`eval.kl_position` options (None when off)."""
-    if not spec:
+    """`eval.kl_position` options (None when off; `{}` or true: the defaults)."""
+    if spec is None or spec is False:
         return None
     spec = {} if spec is True else dict(spec)
     unknown = sorted(set(spec) - KL_KEYS)

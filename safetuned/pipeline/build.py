@@ -57,16 +57,17 @@ def build_model(cfg: DictConfig, with_lora: bool = True, init: AdapterInit | Non
 
 def make_loggers(cfg: DictConfig, job_dir: Path, resuming: bool = False) -> list:
     """The configured loggers; W&B's run continues the job's own when it resumes from a checkpoint."""
-    from hydra.utils import instantiate
+    from hydra.utils import get_class, instantiate
+    from lightning.pytorch.loggers import WandbLogger
 
     from safetuned.pipeline.layout import sweep_group_name
     from safetuned.runtime import wandb_job
 
     loggers = []
-    for name, lcfg in (cfg.get("logger") or {}).items():
+    for lcfg in (cfg.get("logger") or {}).values():
         if lcfg is None or "_target_" not in lcfg:
             continue
-        if name == "wandb":
+        if issubclass(get_class(lcfg._target_), WandbLogger):  # named and grouped by the sweep, resumed by id
             overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
             run_name = lcfg.name or (",".join(overrides) or job_dir.name)
             group = lcfg.group or (sweep_group_name(job_dir.parent) if is_multirun() else None)

@@ -36,7 +36,7 @@ def train(cfg: DictConfig, job_dir: Path, *, data: tuple | None = None, init_ada
     from safetuned.data.prompts import get_prompt_style
     from safetuned.model.export import export_adapter
     from safetuned.model.module import LoRACausalLM
-    from safetuned.runtime.callbacks import EvalCallback, restore_best
+    from safetuned.runtime.callbacks import BestAdapter, EvalCallback
     from safetuned.utils.io import write_json_atomic
 
     plan = plan_job(cfg, job_dir, data=data)
@@ -59,10 +59,8 @@ def train(cfg: DictConfig, job_dir: Path, *, data: tuple | None = None, init_ada
                           scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
                           seed=int(cfg.seed), total_steps=plan.total_steps)
     loggers = make_loggers(cfg, job_dir, resuming=plan.resume.path is not None) if rank_zero else []
-    callbacks = make_callbacks(cfg, loggers)
     eval_cb = EvalCallback(plan.eval_plan, tokenizer, style, job_dir) if plan.eval_plan.enabled else None
-    if eval_cb:
-        callbacks.append(eval_cb)
+    callbacks = [*make_callbacks(cfg, loggers), BestAdapter(), *([eval_cb] if eval_cb else [])]
     relaunch_as_single_run(job_dir)
     trainer: L.Trainer = instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=checkpoint_plugins(cfg),
@@ -79,7 +77,6 @@ def train(cfg: DictConfig, job_dir: Path, *, data: tuple | None = None, init_ada
                                                reduce_op="sum"))
     if not trainer.is_global_zero:
         return {}
-    restore_best(trainer, module)
     export_adapter(module.model, tokenizer, style, job_dir / "adapter", base=plan.model_source)
     ckpt = trainer.checkpoint_callback
     metrics: dict[str, float] = {
@@ -92,12 +89,10 @@ def train(cfg: DictConfig, job_dir: Path, *, data: tuple | None = None, init_ada
         "time/train_s": train_s,
         **datamodule.stats(prefix="data/"),
     }
+    for logger in loggers:  # the evaluation's metrics were logged by EvalCallback
+        logger.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float)}, step=trainer.global_step)
     if eval_cb:
         metrics.update(eval_cb.metrics)
-    for logger in loggers:
-        logger.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float)}, step=trainer.global_step)
-        if hasattr(logger, "experiment") and type(logger).__name__ == "WandbLogger":
-            logger.experiment.summary.update({k: v for k, v in metrics.items() if k.startswith("eval/")})
     write_json_atomic(job_dir / "metrics.json", metrics)
     log.info("val/loss %.4f; metrics in %s", metrics["val/loss"], job_dir / "metrics.json")
     return metrics

@@ -1,4 +1,5 @@
-"""Lightning callbacks that evaluate the adapter: on the best checkpoint after fit, optionally during training."""
+"""Lightning callbacks of a training job: restore the best adapter when fit ends (`BestAdapter`, the one place
+that does), and evaluate it and log the evaluation (`EvalCallback`, the one place that logs eval metrics)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,21 @@ from safetuned.eval.suite_metrics import summary_line
 log = logging.getLogger(__name__)
 
 
-def restore_best(trainer: L.Trainer, module) -> str | None:
-    """Load the best `val/loss` adapter into `module` (once); returns the checkpoint path used."""
-    ckpt = trainer.checkpoint_callback
-    best = getattr(ckpt, "best_model_path", "") if ckpt else ""
-    if best and getattr(module, "_restored_from", None) != best:
-        module.load_adapter_checkpoint(best)
-        module._restored_from = best
-        log.info("restored best adapter from %s (val/loss %.4f)", best, float(ckpt.best_model_score))
-    return best or None
+class BestAdapter(L.Callback):
+    """When fit ends, load the best `val/loss` adapter into the module (on every rank), before anything reads it."""
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        ckpt = trainer.checkpoint_callback
+        best = getattr(ckpt, "best_model_path", "") if ckpt else ""
+        if best:
+            pl_module.load_adapter_checkpoint(best)
+            log.info("restored best adapter from %s (val/loss %.4f)", best, float(ckpt.best_model_score))
+
+
+def is_wandb(logger) -> bool:
+    from lightning.pytorch.loggers import WandbLogger
+
+    return isinstance(logger, WandbLogger)
 
 
 class EvalCallback(L.Callback):
@@ -50,7 +57,6 @@ class EvalCallback(L.Callback):
                                step=trainer.global_step)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        restore_best(trainer, pl_module)
         if trainer.is_global_zero:
             # Lightning's teardown (which runs before on_fit_end) moves the module to the CPU: bring it back.
             pl_module.to(trainer.strategy.root_device)
@@ -58,7 +64,8 @@ class EvalCallback(L.Callback):
             log.info("eval: %s", summary_line(self.metrics))
             for logger in trainer.loggers:
                 logger.log_metrics(self.metrics, step=trainer.global_step)
-                if type(logger).__name__ == "WandbLogger":
+                if is_wandb(logger):
+                    logger.experiment.summary.update({k: v for k, v in self.metrics.items() if k.startswith("eval/")})
                     self._log_samples(logger, rows)
         import torch.distributed as dist
 
