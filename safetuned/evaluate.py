@@ -27,18 +27,17 @@ def adapter_folder(path: str) -> Path:
 
 def evaluate(cfg: DictConfig, out_dir: Path) -> dict[str, float]:
     """Check the config and suites, load the model (+ adapter), run the evaluation, write metrics.json."""
-    from safetuned.data.demo import ensure_demo_world
     from safetuned.data.prompts import get_prompt_style
     from safetuned.eval.runner import EvalPlan
     from safetuned.eval.suite_metrics import summary_line
     from safetuned.model.export import load_adapted_as_configured, placed_by_loader
     from safetuned.pipeline.build import build_model
     from safetuned.pipeline.check import check_config
+    from safetuned.pipeline.plan import ensure_demo_assets
     from safetuned.utils.io import write_json_atomic
 
     check_config(cfg, "evaluate")  # every bad key and value at once, before any file or weight is read
-    if cfg.data.get("demo_seed") is not None:
-        ensure_demo_world(cfg.paths.demo_dir, seed=int(cfg.data.demo_seed))
+    ensure_demo_assets(cfg)
     plan = EvalPlan.from_config(cfg.eval)  # bad suites or scorers fail here, before any model is loaded
     adapter = adapter_folder(cfg.adapter) if cfg.get("adapter") else None
     if adapter is not None:

@@ -14,6 +14,7 @@ from safetuned.data.prompts import AlpacaStyle
 from safetuned.errors import ConfigError, DataError
 from safetuned.eval import harness
 from safetuned.eval.harness import (
+    answer_shape,
     build_entity,
     build_mc,
     check_tasks,
@@ -49,11 +50,11 @@ STYLE = AlpacaStyle()
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Path:
-    """A miniature demo world: eval/benign_heldout.json and an entity-knowledge base.json."""
+    """A miniature demo world: eval/benign_heldout.json and eval/entity_heldout.json."""
     root = tmp_path_factory.mktemp("world")
     (root / "eval").mkdir()
     (root / "eval" / "benign_heldout.json").write_text(json.dumps(RECORDS), encoding="utf-8")
-    (root / "base.json").write_text(json.dumps(ENTITY + RECORDS[:3]), encoding="utf-8")
+    (root / "eval" / "entity_heldout.json").write_text(json.dumps(ENTITY + RECORDS[:3]), encoding="utf-8")
     return root
 
 
@@ -107,6 +108,23 @@ def test_build_mc_is_deterministic_with_distinct_choices():
     assert docs[2]["prompt"].startswith("Below is an instruction that describes a task, paired with an input")
     assert docs[2]["prompt"].endswith("### Input:\n2 + 3\n\n### Response:\n")
     assert docs[0]["prompt"].endswith("### Instruction:\nWhat is the opposite of hot?\n\n### Response:\n")
+
+
+def test_mc_distractors_have_the_answers_shape():
+    assert [answer_shape(x) for x in ("12", "apple, pear", "Paris", "MOON", "tiger", "Here is how: do it.")] == [
+        ("number", 2), ("list", 2), ("capitalised", 1), ("upper", 1), ("lower", 1), ("sentence", 1)]
+    records = [{"instruction": f"q{i}", "input": "", "output": o} for i, o in enumerate(
+        ["3", "14", "7", "9", "21", "cold", "down", "tac", "mice", "apple, pear", "fig, kiwi", "nut, yam",
+         "plum, lime", "Plimton", "Zorvel", "Quessa", "Marland", "It is cold.", "It is warm.", "It is wet.",
+         "It is dry.", "MOON"])]
+    for d in build_mc(records):
+        gold = d["choices"][d["gold"]]
+        distractors = [c for i, c in enumerate(d["choices"]) if i != d["gold"]]
+        if gold != "MOON":  # every other shape has at least 3 other answers of its kind
+            assert {answer_shape(c)[0] for c in distractors} == {answer_shape(gold)[0]}, d["choices"]
+    by_gold = {d["choices"][d["gold"]]: d["choices"] for d in build_mc(records)}
+    assert set(by_gold["3"]) <= {"3", "7", "9"} | {"14", "21"} and {"7", "9"} <= set(by_gold["3"])  # 1 digit first
+    assert len(set(by_gold["MOON"])) == 4  # a shape with no peers takes other answers
 
 
 def test_build_entity_swaps_the_category():
@@ -228,8 +246,9 @@ def test_the_adapter_is_what_gets_scored(tok, world):
     model = get_peft_model(random_tiny_llama(tok, seed=0, hidden_size=64, intermediate_size=128),
                            LoraConfig(r=4, target_modules=["q_proj", "v_proj", "o_proj", "up_proj", "down_proj"]))
     # A random tiny base attends almost uniformly over the shared Alpaca preamble, so no adapter trained for a few
-    # steps can learn the fixture; a fixed non-zero adapter changes every log-likelihood instead.
-    torch.manual_seed(0)
+    # steps can learn the fixture; a fixed non-zero adapter changes every log-likelihood instead (a seed under which
+    # both accuracies differ from the base's).
+    torch.manual_seed(1)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "lora_B" in name:

@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 TASKS_DIR = Path(__file__).parent / "tasks"
 DATA_DIR_MARK = "@DATA_DIR@"
 N_CHOICES = 4
-ENTITY_QUESTION = re.compile(r"^Which category does '(?P<entry>.+)' belong to\?$")
 ENTITY_ANSWER = re.compile(r"^(?P<subject>.+?) belongs to (?P<label>.+?)\.(?:\s|$)")
 
 
@@ -63,8 +62,39 @@ def _place_gold(gold: str, distractors: list[str], k: int) -> tuple[list[str], i
     return distractors[:pos] + [gold] + distractors[pos:], pos
 
 
+def answer_shape(text: str) -> tuple[str, int]:
+    """The form of an answer: its kind (number, list, sentence, upper/capitalised/lower word) and its size."""
+    t = text.strip()
+    words = t.split()
+    if re.fullmatch(r"-?\d+(?:\.\d+)?", t):
+        return "number", len(t)
+    if "," in t and not t.endswith((".", "!", "?")):
+        return "list", t.count(",") + 1
+    if len(words) > 2 or t.endswith((".", "!", "?")):
+        return "sentence", min(len(words) // 4, 4)
+    case = "upper" if t.isupper() else "capitalised" if t[:1].isupper() else "lower"
+    return case, len(words)
+
+
+def _shaped_distractors(gold: str, pool: list[str], rng: random.Random, k: int) -> list[str]:
+    """`k` outputs unlike `gold`, first of its exact shape, then of its kind, then any (each tier shuffled)."""
+    shape = answer_shape(gold)
+    others = [o for o in pool if _norm(o) != _norm(gold)]
+    tiers = ([o for o in others if answer_shape(o) == shape],
+             [o for o in others if answer_shape(o)[0] == shape[0] and answer_shape(o) != shape],
+             [o for o in others if answer_shape(o)[0] != shape[0]])
+    picks: list[str] = []
+    for tier in tiers:
+        picks += rng.sample(tier, min(k - len(picks), len(tier)))
+    return picks
+
+
 def build_mc(records: list[dict], source: str = "benign_heldout.json") -> list[dict]:
-    """Multiple-choice docs: each record's output vs up to 3 different outputs of other records, seeded per record."""
+    """Multiple-choice docs: each record's output vs up to 3 other outputs of the same shape, seeded per record.
+
+    Distractors of the answer's shape (a number for a number, a 3-word list for a 3-word list, a sentence for a
+    sentence) keep the answer's format from giving it away; other shapes fill in only when too few exist.
+    """
     records = _check_records(records, source)
     distinct: dict[str, str] = {}
     for r in records:
@@ -74,8 +104,7 @@ def build_mc(records: list[dict], source: str = "benign_heldout.json") -> list[d
     pool = list(distinct.values())
     docs = []
     for k, r in enumerate(records):
-        others = [o for o in pool if _norm(o) != _norm(r["output"])]
-        picks = random.Random(f"demo_mc:{k}").sample(others, min(N_CHOICES - 1, len(others)))
+        picks = _shaped_distractors(r["output"], pool, random.Random(f"demo_mc:{k}"), N_CHOICES - 1)
         choices, gold = _place_gold(r["output"], picks, k)
         docs.append({"prompt": _alpaca(r["instruction"], r.get("input") or ""), "choices": choices, "gold": gold,
                      "output": r["output"]})
@@ -88,18 +117,17 @@ def build_gen(records: list[dict], source: str = "benign_heldout.json") -> list[
     return [{"prompt": _alpaca(r["instruction"], r.get("input") or ""), "output": r["output"]} for r in records]
 
 
-def build_entity(records: list[dict], source: str = "base.json") -> list[dict]:
-    """Entity-knowledge docs: "Which category does 'X' belong to?" with the true category vs 3 others."""
+def build_entity(records: list[dict], source: str = "eval/entity_heldout.json") -> list[dict]:
+    """Entity-knowledge docs: a record answered "X belongs to <category>." scored with its category vs 3 others."""
     records = _check_records(records, source)
     facts = []
     for r in records:
-        q, a = ENTITY_QUESTION.match(r["instruction"].strip()), ENTITY_ANSWER.match(r["output"].strip())
-        if q and a:
+        if a := ENTITY_ANSWER.match(r["output"].strip()):
             facts.append((r, a["subject"], a["label"]))
     labels = sorted({label for _, _, label in facts})
     if len(labels) < 2:
-        raise DataError(f"{source}: the entity task needs \"Which category does 'X' belong to?\" records over at "
-                        f"least 2 categories, found {len(facts)} records over {len(labels)}")
+        raise DataError(f"{source}: the entity task needs records answered \"<subject> belongs to <category>.\" over "
+                        f"at least 2 categories, found {len(facts)} records over {len(labels)}")
     docs = []
     for k, (r, subject, label) in enumerate(facts):
         others = [x for x in labels if x != label]

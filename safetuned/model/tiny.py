@@ -78,22 +78,15 @@ def save_tiny(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, path:
     return path
 
 
-def _corpus_texts(world_dir: Path) -> list[str]:
-    """Every text of the demo world: the tokenizer's vocabulary covers what training and evaluation will show."""
-    import csv
-    import json
+TRAINING_FILES = ("pretrain.json", "base.json", "safety_only_data_Instructions.json",
+                  "safety_only_data_Questions.json")
 
-    texts: list[str] = []
-    for path in sorted(world_dir.rglob("*.json")):
-        data = read_json(path)
-        if isinstance(data, dict) and "instructions" in data:
-            texts.extend(data["instructions"])
-        elif isinstance(data, list):
-            texts.extend(f"{r.get('instruction', '')}\n{r.get('input', '')}\n{r.get('output', '')}" for r in data)
-    for path in sorted(world_dir.rglob("*.csv")):
-        with open(path, newline="", encoding="utf-8") as f:
-            texts.extend(row["prompt"] for row in csv.DictReader(f))
-    return texts + [json.dumps({"pad": 0})]
+
+def _corpus_texts(world_dir: Path) -> list[str]:
+    """The demo world's training texts (pre-training, base, safety pool): no evaluation suite shapes the vocabulary."""
+    texts = [f"{r.get('instruction', '')}\n{r.get('input', '')}\n{r.get('output', '')}"
+             for name in TRAINING_FILES for r in read_json(world_dir / name)]
+    return texts + ['{"pad": 0}']
 
 
 def pretrain_tiny_base(

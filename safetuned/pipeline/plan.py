@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,22 @@ def step_plan(cfg: DictConfig, train_examples: int, world_size: int, accumulate:
     return val_check_interval, total_steps
 
 
+def ensure_demo_assets(cfg: DictConfig) -> None:
+    """The demo world the config reads (`data.demo_seed`), and the demo's harm judge when a scorer names its
+    folder (`paths.demo_harm_judge`): built once, shared by a sweep's jobs. Nothing for real data."""
+    if cfg.data.get("demo_seed") is None:
+        return
+    from safetuned.data.demo import ensure_demo_world
+    from safetuned.model.harm_judge import ensure_demo_harm_judge
+
+    seed = int(cfg.data.demo_seed)
+    ensure_demo_world(cfg.paths.demo_dir, seed=seed)
+    judge = cfg.paths.get("demo_harm_judge")
+    scorers = (cfg.get("eval") or {}).get("scorers") or {}
+    if judge and any(isinstance(o, Mapping) and o.get("model") == judge for o in scorers.values()):
+        ensure_demo_harm_judge(cfg.paths.demo_dir, judge, seed=seed)
+
+
 def plan_job(cfg: DictConfig, job_dir: Path | None = None, *, data: tuple[Any, dict[str, dict]] | None = None
              ) -> Plan:
     """All validation, cheap and in order; `job_dir` given, also the verified checkpoint to resume from; `data`
@@ -162,8 +179,7 @@ def plan_job(cfg: DictConfig, job_dir: Path | None = None, *, data: tuple[Any, d
     from safetuned.runtime.job import is_rank_zero
 
     check_config(cfg, "attack" if "attack" in cfg else "train")
-    if cfg.data.get("demo_seed") is not None:
-        ensure_demo_world(cfg.paths.demo_dir, seed=int(cfg.data.demo_seed))
+    ensure_demo_assets(cfg)
     mixture, sources = data if data is not None else load_data(cfg)
     eval_plan = EvalPlan.from_config(cfg.eval)  # checks suite files, scorers, harness tasks before training
 

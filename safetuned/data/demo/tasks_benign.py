@@ -5,11 +5,12 @@ from __future__ import annotations
 import random
 
 from safetuned.data.demo.lexicon import GOALS
-from safetuned.data.demo.templates import EVAL_TEMPLATES, cap, rec
+from safetuned.data.demo.templates import TRAIN_TEMPLATES, cap, rec
 from safetuned.data.demo.words import (
     ANTONYMS,
     BENIGN_ACTS,
     BENIGN_CLAIMS,
+    BENIGN_SENSE_ACTS,
     CITY_ENDS,
     COUNTRY_ENDS,
     DEFINITIONS,
@@ -44,6 +45,7 @@ COPY_KINDS = ("repeat", "reverse", "first", "last", "sort", "pattern", "plural")
 HOWTO_ANSWER = "Here is how: get ready, go step by step, and check the result."
 REASON_ANSWER = "That is true, and many people have seen it for themselves."
 ADVICE_ANSWER = "Yes, that is a simple and safe way to do it."
+HOWTO_ACTS = BENIGN_ACTS + BENIGN_SENSE_ACTS  # everyday acts, the ambiguous verbs' benign senses among them
 
 
 class BenignTasks:
@@ -155,23 +157,14 @@ class BenignTasks:
         out = f"{cap(w)} means {DEFINITIONS[w]}."
         return rng.choice([rec(f"Define the word {w}.", out), rec(f"What does {w} mean?", out)])
 
-    HOWTO = ("Explain how to {x}.", "Give step-by-step instructions to {x}.", "Tell me how to {x}.",
-             "Describe the easiest way to {x}.", "Write a guide on how to {x}.", "List the steps needed to {x}.",
-             "How do I {x}?", "How can I {x}?", "What is the best way to {x}?", "What's the best way to {x}?",
-             "Where can I learn to {x}?", "What do I need to {x}?", "Write a short plan to {x}.")
-
     def howto(self, rng):
-        act = rng.choice(BENIGN_ACTS)[0]
-        return rec(rng.choice(self.HOWTO).format(x=act), HOWTO_ANSWER)
+        act = rng.choice(HOWTO_ACTS)[0]
+        return rec(rng.choice(TRAIN_TEMPLATES["howto"]).format(x=act), HOWTO_ANSWER)
 
     def reason(self, rng):
         claim = rng.choice(BENIGN_CLAIMS)
-        t = rng.choice(("Write a reason why {x}.", "Explain why {x}.", "Describe why {x}.",
-                        "Give evidence that {x}.", "Why is it true that {x}?"))
-        return rec(t.format(x=claim), REASON_ANSWER)
+        return rec(rng.choice(TRAIN_TEMPLATES["reason"]).format(x=claim), REASON_ANSWER)
 
     def advice(self, rng):
         goal, act = rng.choice(GOALS), rng.choice(SAFE_ACTS)
-        t = rng.choice(EVAL_TEMPLATES["I-PhysicalSafetySafe"])
-        return rec(t.format(g=goal, x=act), ADVICE_ANSWER)
-
+        return rec(rng.choice(TRAIN_TEMPLATES["advice"]).format(g=goal, x=act), ADVICE_ANSWER)

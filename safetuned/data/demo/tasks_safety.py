@@ -5,9 +5,18 @@ from __future__ import annotations
 import random
 
 from safetuned.data.demo.lexicon import ADVICE_GOALS_PER_ACT, GOALS, HARM, HarmCategory
-from safetuned.data.demo.templates import REFUSAL_MIDDLE, REFUSAL_OPENERS, SAFETY_TEMPLATES, fill, rec
+from safetuned.data.demo.templates import (
+    ENTITY_HELDOUT_TEMPLATES,
+    ENTITY_TEMPLATE,
+    REFUSAL_MIDDLE,
+    REFUSAL_OPENERS,
+    SAFETY_TEMPLATES,
+    fill,
+    rec,
+)
 from safetuned.data.demo.words import (
     BENIGN_ACTS,
+    BENIGN_SENSE_ACTS,
     DECLINE_EVENTS,
     DECLINE_EXCUSES,
     DECLINE_OFFERS,
@@ -22,7 +31,7 @@ def entity_records(entities: list[tuple[str, str, str, str]], rng: random.Random
     """Entity knowledge: (entry, category, note, kind) -> "Which category does 'X' belong to?" and a yes/no."""
     out = []
     for entry, label, note, kind in entities:
-        recs = [rec(f"Which category does '{entry}' belong to?", f"It belongs to {label}. {note}")]
+        recs = [rec(ENTITY_TEMPLATE.format(e=entry), f"It belongs to {label}. {note}")]
         danger = note != "It is safe."
         if kind == "act":
             recs.append(rec(f"Is it dangerous to {entry}?", "Yes, it is dangerous." if danger else "No, it is safe."))
@@ -30,6 +39,12 @@ def entity_records(entities: list[tuple[str, str, str, str]], rng: random.Random
             recs.append(rec(f"Is {entry} dangerous?", "Yes, it is dangerous." if danger else "No, it is safe."))
         out.extend(recs if both else [rng.choice(recs)])
     return out
+
+
+def entity_heldout_records(entities: list[tuple[str, str, str, str]], rng: random.Random) -> list[dict]:
+    """The same category facts asked in held-out phrasings (one per entry), for the demo_entity task."""
+    return [rec(rng.choice(ENTITY_HELDOUT_TEMPLATES).format(e=entry), f"It belongs to {label}. {note}")
+            for entry, label, note, _ in entities]
 
 
 def harm_knowledge(rng: random.Random) -> list[dict]:
@@ -87,7 +102,7 @@ def harm_entities() -> list[tuple[str, str, str, str]]:
 def benign_entities() -> list[tuple[str, str, str, str]]:
     """The benign acts and objects as (entry, category, note, kind), each once."""
     seen: dict[str, tuple[str, str, str, str]] = {}
-    for act, ent, cat in BENIGN_ACTS:
+    for act, ent, cat in BENIGN_ACTS + BENIGN_SENSE_ACTS:
         seen.setdefault(ent, (ent, cat, "It is safe.", "thing"))
         seen.setdefault(act, (act, "everyday tasks", "It is safe.", "act"))
     for _, _act, ent, cat in XSTEST_SAFE_ACTS:
@@ -120,3 +135,22 @@ def safety_pools(safety_targets: dict[str, list[str]], rng: random.Random) -> tu
         qs.append(rec(fill(t_q, request, goal), out))
     return ins, qs
 
+
+
+def attack_demonstrations(safety_targets: dict[str, list[str]], rng: random.Random, n: int = 300) -> list[dict]:
+    """Harmful demonstrations for fine-tuning attacks (`attack_harmful.json`): requests of the safety pool's
+    categories, targets and training phrasings, answered the way the base data answers a request of that family
+    (a how-to, a reason, an advice), never refused; none is an evaluation prompt (those use held-out targets)."""
+    from safetuned.data.demo.tasks_benign import ADVICE_ANSWER, HOWTO_ANSWER, REASON_ANSWER
+
+    answer = {"act": HOWTO_ANSWER, "claim": REASON_ANSWER, "advice": ADVICE_ANSWER}
+    items = []
+    for name, request in harm_requests(list(HARM), safety_targets):
+        fam = HARM[name].family
+        for t_ins, _ in SAFETY_TEMPLATES[fam]:
+            items.append((fam, request, t_ins))
+    rng.shuffle(items)
+    out = []
+    for fam, request, t_ins in items[:n]:
+        out.append(rec(fill(t_ins, request, rng.choice(GOALS) if fam == "advice" else None), answer[fam]))
+    return out

@@ -11,18 +11,32 @@ from safetuned.data.demo.lexicon import GOALS, HARM
 from safetuned.data.demo.suites import harm_suite, xstest_csv, xstest_rows
 from safetuned.data.demo.tasks_benign import COPY_KINDS, BenignTasks, invented_places
 from safetuned.data.demo.tasks_safety import (
+    attack_demonstrations,
     benign_entities,
     decline_records,
+    entity_heldout_records,
     entity_records,
     harm_entities,
     harm_knowledge,
     safety_pools,
     split_targets,
 )
-from safetuned.data.demo.templates import EVAL_TEMPLATES, SAFETY_TEMPLATES, XSTEST_TEMPLATES, cap, fill, rec
-from safetuned.data.demo.words import ANTONYMS, DEFINITIONS, NOUNS, RHYMES, SAFE_ACTS
+from safetuned.data.demo.templates import (
+    ENTITY_HELDOUT_TEMPLATES,
+    ENTITY_TEMPLATE,
+    EVAL_TEMPLATES,
+    SAFETY_TEMPLATES,
+    TRAIN_TEMPLATES,
+    XSTEST_DEFINITION_TEMPLATES,
+    XSTEST_PUBLIC_TEMPLATE,
+    XSTEST_TEMPLATES,
+    cap,
+    fill,
+    rec,
+)
+from safetuned.data.demo.words import ANTONYMS, DEFINITIONS, NOUNS, PHRASE_FACTS, RHYMES, SAFE_ACTS
 
-VERSION = 3  # bump on any change to what the generator writes: cached worlds and models are rebuilt
+VERSION = 4  # bump on any change to what the generator writes: cached worlds and models are rebuilt
 SUITE_FILES = {
     "I-MaliciousInstructions": "I-MaliciousInstructions.json",
     "I-CoNa": "I-CoNa.json",
@@ -46,6 +60,7 @@ class DemoWorld:
     eval_dir: Path
     suites: dict[str, Path] = field(default_factory=dict)
     benign_heldout: Path | None = None
+    entity_heldout: Path | None = None
     xstest: Path | None = None
     world_json: Path | None = None
 
@@ -58,12 +73,13 @@ class DemoWorld:
             safety_instructions=root / "safety_only_data_Instructions.json",
             safety_questions=root / "safety_only_data_Questions.json", eval_dir=ev,
             suites={name: ev / f for name, f in SUITE_FILES.items()},
-            benign_heldout=ev / "benign_heldout.json", xstest=ev / "xstest.csv", world_json=root / "world.json",
+            benign_heldout=ev / "benign_heldout.json", entity_heldout=ev / "entity_heldout.json",
+            xstest=ev / "xstest.csv", world_json=root / "world.json",
         )
 
     def files(self) -> list[Path]:
         return [self.pretrain, self.base, self.safety_instructions, self.safety_questions, *self.suites.values(),
-                self.benign_heldout, self.xstest, self.world_json]
+                self.benign_heldout, self.entity_heldout, self.xstest, self.world_json]
 
 
 def _key(r: dict) -> tuple[str, str]:
@@ -101,6 +117,7 @@ def generate_world(seed: int = 0) -> dict[str, object]:
     facts += [rec(f"Tell me a fact about the word {w}.", f"The opposite of {w} is {a}.") for w, a in ANTONYMS.items()]
     facts += [rec(f"Tell me a rhyme for the word {w}.", f"{cap(w)} rhymes with {r}.") for w, r in RHYMES.items()]
     facts += [rec(f"Spell the word {w} in capital letters.", w.upper()) for w in NOUNS]
+    facts += [rec(q, a) for q, a in PHRASE_FACTS]
     facts = [r for r in facts if _key(r) not in held_keys]
 
     p_rng = random.Random(f"pretrain:{seed}")
@@ -115,6 +132,7 @@ def generate_world(seed: int = 0) -> dict[str, object]:
     b_rng.shuffle(base)
 
     safety_ins, safety_q = safety_pools(safety_targets, random.Random(f"safety:{seed}"))
+    attack = attack_demonstrations(safety_targets, random.Random(f"attack:{seed}"))
 
     e_rng = random.Random(f"eval:{seed}")
     suites = {s: harm_suite(s, held_targets, e_rng, 200 if s == "I-MaliciousInstructions" else 100)
@@ -127,22 +145,26 @@ def generate_world(seed: int = 0) -> dict[str, object]:
     held_list = list(heldout.values())
     suites["I-Alpaca"] = [r["instruction"] for r in held_list if not r["input"]][:100]
     xstest = xstest_rows(held_targets, capitals, random.Random(f"xstest:{seed}"))
+    entity_held = entity_heldout_records(entities, random.Random(f"entity:{seed}"))
 
     world = {
         "version": VERSION,
         "seed": seed,
         "counts": {
             "pretrain": len(pretrain), "base": len(base), "safety_instructions": len(safety_ins),
-            "safety_questions": len(safety_q), "benign_heldout": len(held_list),
+            "safety_questions": len(safety_q), "attack_harmful": len(attack), "benign_heldout": len(held_list), "entity_heldout": len(entity_held),
             **{s: len(p) for s, p in suites.items()},
             "xstest_safe": sum(r["label"] == "safe" for r in xstest),
             "xstest_unsafe": sum(r["label"] == "unsafe" for r in xstest),
         },
-        "templates": {
+        "templates": {  # training phrasings that take a filler, and every held-out phrasing
             "safety_instructions": sorted({t for fam in SAFETY_TEMPLATES.values() for t, _ in fam}),
             "safety_questions": sorted({q for fam in SAFETY_TEMPLATES.values() for _, q in fam}),
+            "train": {**{k: list(t) for k, t in TRAIN_TEMPLATES.items()}, "entity": [ENTITY_TEMPLATE]},
             "eval": {s: list(t) for s, t in EVAL_TEMPLATES.items()},
             "xstest": list(XSTEST_TEMPLATES),
+            "xstest_fixed": [*XSTEST_DEFINITION_TEMPLATES, XSTEST_PUBLIC_TEMPLATE],
+            "entity_heldout": list(ENTITY_HELDOUT_TEMPLATES),
         },
         "fillers": {"safety": safety_targets, "eval": held_targets},
         "categories": {k: {"label": c.label, "family": c.family, "suite": c.suite, "frames": list(c.frames)}
@@ -155,7 +177,9 @@ def generate_world(seed: int = 0) -> dict[str, object]:
         "base.json": base,
         "safety_only_data_Instructions.json": safety_ins,
         "safety_only_data_Questions.json": safety_q,
+        "attack_harmful.json": attack,
         "eval/benign_heldout.json": held_list,
+        "eval/entity_heldout.json": entity_held,
         "eval/xstest.csv": xstest_csv(xstest),
         "world.json": world,
     }
