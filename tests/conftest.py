@@ -55,3 +55,43 @@ def compose_cfg(config_name: str, overrides: list[str], output_dir: Path, cache_
 def tiny_train_cfg(tmp_path, cache_dir) -> DictConfig:
     """The training config with TINY_OVERRIDES, writing into tmp_path/job."""
     return compose_cfg("train", TINY_OVERRIDES, tmp_path / "job", cache_dir)
+
+
+def kill_after_first_checkpoint(cmd: list[str], last_ckpt: Path, env: dict, timeout: float = 900) -> None:
+    """Run `cmd` (from the repo root) until `last_ckpt` appears, then SIGKILL its whole process group."""
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + timeout
+    while not last_ckpt.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    assert last_ckpt.exists(), "no checkpoint appeared before the job ended"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def tiny_tok_and_model(corpus: list[str]):
+    """A BPE tokenizer over `corpus` and a randomly initialised tiny LLaMA for it (generation tests)."""
+    from safetuned.model.tiny import random_tiny_llama, train_bpe_tokenizer
+
+    tok = train_bpe_tokenizer(corpus, vocab_size=320)
+    return tok, random_tiny_llama(tok, seed=3, hidden_size=64, intermediate_size=128)
+
+
+@pytest.fixture(scope="module")
+def tok_and_model(request):
+    """`tiny_tok_and_model` over the test module's CORPUS."""
+    return tiny_tok_and_model(request.module.CORPUS)
+
+
+@pytest.fixture(scope="module")
+def tok(tok_and_model):
+    return tok_and_model[0]
+
+
+@pytest.fixture(scope="module")
+def model(tok_and_model):
+    return tok_and_model[1]

@@ -8,10 +8,8 @@ import hashlib
 import json
 import math
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,7 +25,7 @@ from safetuned.data.attack_data import sample_attack
 from safetuned.errors import ConfigError
 from safetuned.pipeline.attack import attack_config, attack_subdir, expand_source_args, quote
 from safetuned.pipeline.layout import write_status
-from tests.conftest import REPO, TINY_OVERRIDES, compose_cfg
+from tests.conftest import REPO, TINY_OVERRIDES, compose_cfg, kill_after_first_checkpoint
 
 # The smallest source job that still trains, validates, exports and evaluates every suite.
 SOURCE = ["data.safety_n=32", "data.base.n=64", "trainer.max_epochs=1", "eval.limit=3", "eval.harness.tasks=[]"]
@@ -276,15 +274,7 @@ def test_a_killed_attack_job_resumes_and_ends_where_an_uninterrupted_one_ends(so
     expected = json.loads((tmp_path / "straight" / job / "metrics.json").read_text())
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(attack_cmd(source, killed), cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    last = killed / job / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 900
-    while not last.exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.2)
-    assert last.exists(), "no checkpoint appeared before the job ended"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_after_first_checkpoint(attack_cmd(source, killed), killed / job / "checkpoints" / "last.ckpt", env)
     assert not (killed / job / "metrics.json").exists()
 
     resumed = run(killed)

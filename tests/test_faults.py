@@ -288,7 +288,8 @@ def test_wandb_files_stay_in_the_job_and_a_resumed_job_continues_its_run(tmp_pat
         wandb_job.close()
     assert ids[0] == ids[1] != ids[2]  # resumed: the same run; afresh: a new one
     assert json.loads((job / "wandb_run.json").read_text()) == {"id": ids[2]}
-    runs = sorted(p.name.rsplit("-", 1)[-1] for p in (job / "wandb").glob("offline-run-*"))
+    # offline-run-<date>_<time>-<id>, with "-1" appended by W&B when a run folder of that second already exists
+    runs = sorted(p.name.split("-")[3] for p in (job / "wandb").glob("offline-run-*"))
     assert runs == sorted(ids)
     assert not [p for p in home.rglob("*") if "wandb" in str(p)], list(home.rglob("*"))
     assert any((job / "wandb" / "cache").rglob("*.log"))  # W&B's service logs, which went to ~/.cache/wandb

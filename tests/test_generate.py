@@ -10,7 +10,7 @@ from safetuned.data.collate import encode
 from safetuned.errors import ConfigError
 from safetuned.eval import greedy
 from safetuned.eval.generate import GenerationConfig, generate, generate_sequential
-from safetuned.model.tiny import random_tiny_llama, train_bpe_tokenizer
+from safetuned.model.tiny import random_tiny_llama
 
 CORPUS = [
     "Below is an instruction that describes a task. Write a response that appropriately completes the request.",
@@ -29,16 +29,6 @@ PROMPTS = [
     "Below is an instruction that describes a task. " * 3 + "### Response:\n",
     "seven eight nine",
 ]
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return train_bpe_tokenizer(CORPUS, vocab_size=320)
-
-
-@pytest.fixture(scope="module")
-def model(tok):
-    return random_tiny_llama(tok, seed=3, hidden_size=64, intermediate_size=128)
 
 
 TEMPLATE = ("Below is an instruction that describes a task. Write a response that appropriately completes the "

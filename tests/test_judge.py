@@ -8,7 +8,7 @@ import logging
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -18,6 +18,7 @@ from safetuned.eval.judges import OpenAIJudge, ReferenceJudge, Verdict, make_jud
 from safetuned.eval.judges import openai as judge_mod
 from safetuned.eval.judges.alpaca_eval import preference_to_winner
 from safetuned.eval.judges.openai import cache_key, parse_verdict
+from tests.fake_http import Servers, chat_completion
 
 SECRET = "sk-test-Zq81SECRETkey"
 KEY_ENV = "SAFETUNED_TEST_JUDGE_KEY"
@@ -58,51 +59,22 @@ class FakeChat:
             text = self.verdict(body["messages"])
         if n == 0 and self.sleep_first:
             time.sleep(self.sleep_first)
-        return 200, {}, {
-            "id": f"chatcmpl-{n}", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}}
+        return 200, {}, chat_completion(n, body["model"], text)
 
 
 @pytest.fixture
 def server(monkeypatch):
-    """Start a FakeChat server: `server(fake) -> base_url`."""
+    """Start a FakeChat server: `server(fake) -> base_url` (only /v1/chat/completions answers)."""
     monkeypatch.setenv(KEY_ENV, SECRET)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    started = []
+    servers = Servers()
 
     def start(fake: FakeChat) -> str:
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                if self.path != "/v1/chat/completions":
-                    self.send_error(404)
-                    return
-                status, headers, payload = fake.handle(self)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                try:
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):  # the client timed out and went away
-                    pass
-
-            def log_message(self, *args):
-                pass
-
-        srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        srv.block_on_close = False
-        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        started.append(srv)
-        return f"http://127.0.0.1:{srv.server_address[1]}/v1"
+        return servers.start(lambda request: fake.handle(request) if request.path == "/v1/chat/completions"
+                             else (404, {}, {"error": {"message": "not found"}}))
 
     yield start
-    for srv in started:
-        srv.shutdown()
-        srv.server_close()
+    servers.close()
 
 
 def make(url: str, cache_path=None, **kw) -> OpenAIJudge:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -16,6 +16,7 @@ from safetuned.eval.scorers import strongreject as sr_mod
 from safetuned.eval.scorers.cache import ScoreCache
 from safetuned.eval.scorers.strongreject import parse_rubric, strongreject_score
 from safetuned.eval.scorers.xstest_llm import parse_class
+from tests.fake_http import Servers, chat_completion
 
 SECRET = "sk-test-Lm42SECRETkey"
 KEY_ENV = "SAFETUNED_TEST_LLM_SCORER_KEY"
@@ -35,12 +36,8 @@ class FakeChat:
             n = len(self.requests)
             self.requests.append({"headers": {k.lower(): v for k, v in handler.headers.items()}, "body": body})
         if self.status != 200:
-            return self.status, {"error": {"message": "no"}}
-        text = self.reply(body["messages"][-1]["content"])
-        return 200, {"id": f"chatcmpl-{n}", "object": "chat.completion", "created": 0, "model": body["model"],
-                     "choices": [{"index": 0, "finish_reason": "stop",
-                                  "message": {"role": "assistant", "content": text}}],
-                     "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}}
+            return self.status, {}, {"error": {"message": "no"}}
+        return 200, {}, chat_completion(n, body["model"], self.reply(body["messages"][-1]["content"]))
 
 
 @pytest.fixture
@@ -48,32 +45,9 @@ def server(monkeypatch):
     """Start a FakeChat server: `server(fake) -> base_url`."""
     monkeypatch.setenv(KEY_ENV, SECRET)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    started = []
-
-    def start(fake: FakeChat) -> str:
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                status, payload = fake.handle(self)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        srv.block_on_close = False
-        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        started.append(srv)
-        return f"http://127.0.0.1:{srv.server_address[1]}/v1"
-
-    yield start
-    for srv in started:
-        srv.shutdown()
-        srv.server_close()
+    servers = Servers()
+    yield lambda fake: servers.start(fake.handle)
+    servers.close()
 
 
 def response_of(user: str) -> str:

@@ -6,9 +6,7 @@ import json
 import logging
 import pickle
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -16,6 +14,7 @@ from safetuned.errors import ConfigError
 from safetuned.eval.scorers import Item
 from safetuned.eval.scorers.moderation import ModerationScorer
 from safetuned.eval.suite_metrics import scorer_metrics
+from tests.fake_http import read_body, serve
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 CATEGORIES = ["harassment", "hate", "self-harm", "self-harm/intent", "sexual", "violence", "violence/graphic"]
@@ -27,28 +26,14 @@ class FakeModeration:
     def __init__(self) -> None:
         self.failures: list[int] = []  # status codes to answer with before succeeding
         self.requests: list[dict] = []  # {"auth": ..., "input": [...], "status": ...}
-        fake = self
+        self.server, self.url = serve(self.handle)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                status = fake.failures.pop(0) if fake.failures else 200
-                fake.requests.append({"auth": self.headers.get("Authorization"), "path": self.path,
-                                      "model": body.get("model"), "input": body["input"], "status": status})
-                payload = fake.answer(body) if status == 200 else {"error": {"message": "try later"}}
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    def handle(self, request) -> tuple[int, dict, dict]:
+        body = read_body(request)
+        status = self.failures.pop(0) if self.failures else 200
+        self.requests.append({"auth": request.headers.get("Authorization"), "path": request.path,
+                              "model": body.get("model"), "input": body["input"], "status": status})
+        return status, {}, self.answer(body) if status == 200 else {"error": {"message": "try later"}}
 
     @staticmethod
     def answer(body: dict) -> dict:

@@ -95,3 +95,30 @@ def test_each_job_is_compared_with_n0_of_its_seed(sweep):
 ])
 def test_families_follow_the_suite_kind(name, kinds, family):
     assert metric_family(name, EvalInfo(kinds=kinds or {})) == family
+
+
+def test_an_attack_sweep_compares_each_job_with_the_unattacked_job_of_its_source(tmp_path):
+    """Jobs nested under their source job (whose name stays out of their folder names) are told apart by source,
+    and attack.n=0 of the same source is the reference."""
+    sweep = tmp_path / "multirun" / "attack" / "t"
+    sweep.mkdir(parents=True)
+    (sweep / "multirun.yaml").write_text(yaml.safe_dump(
+        {"hydra": {"job": {"config": {"override_dirname": {"exclude_keys": ["source"]}}}}}))
+    for src, base_harm in (("data.safety_n=0", 18), ("data.safety_n=500", 4)):
+        for n in (0, 10):
+            job = sweep / src / f"n={n}"
+            (job / ".hydra").mkdir(parents=True)
+            (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(
+                [f"source='multirun/demo/{src}'", f"attack.n={n}"]))
+            (job / "status.json").write_text(json.dumps({"status": "completed"}))
+            (job / "metrics.json").write_text(json.dumps({"val/loss": 1.0}))
+            (job / "eval.json").write_text(json.dumps({"suites": {"malicious": {"kind": "harmful"}}}))
+            harmful = base_harm if n == 0 else 19
+            rows = [{"id": f"m-{i}", "outcome": "compliance" if i < harmful else "refusal"} for i in range(20)]
+            (job / "generations").mkdir()
+            (job / "generations" / "malicious.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = summarize_sweep(sweep)
+    assert report.x_key == "attack.n" and {j.values["source"] for j in report.jobs} == {"data.safety_n=0",
+                                                                                         "data.safety_n=500"}
+    pairs = {(c.job, c.reference) for c in report.paired if c.suite == "malicious" and c.metric == "compliance_rate"}
+    assert pairs == {("data.safety_n=0/n=10", "data.safety_n=0/n=0"), ("data.safety_n=500/n=10", "data.safety_n=500/n=0")}

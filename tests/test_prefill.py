@@ -16,7 +16,6 @@ from safetuned.eval.prefill import (
     prefill_prefixes,
     run_prefill,
 )
-from safetuned.model.tiny import random_tiny_llama, train_bpe_tokenizer
 
 CORPUS = [
     "Below is an instruction that describes a task. Write a response that appropriately completes the request.",
@@ -31,16 +30,6 @@ PROMPTS = [TEMPLATE.format(q) for q in ["Bake bread.", "Write a poem about a fox
 TARGETS = ["Sure, here is how to bake bread: mix flour, water and yeast",
            "Sure, here is a poem about the quick brown fox", None, "Sure", None]
 CFG = GenerationConfig(max_new_tokens=12, batch_size=4)
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return train_bpe_tokenizer(CORPUS, vocab_size=320)
-
-
-@pytest.fixture(scope="module")
-def model(tok):
-    return random_tiny_llama(tok, seed=3, hidden_size=64, intermediate_size=128)
 
 
 def _ids(tok, text):

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TINY_OVERRIDES
+from tests.conftest import REPO, TINY_OVERRIDES, kill_after_first_checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -35,15 +33,7 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path, cache_dir):
     expected = json.loads((straight / "metrics.json").read_text())
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(job_cmd(killed), cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    last = killed / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 900
-    while not last.exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.2)
-    assert last.exists(), "no checkpoint appeared before the job ended"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_after_first_checkpoint(job_cmd(killed), killed / "checkpoints" / "last.ckpt", env)
     assert not (killed / "metrics.json").exists()
     assert json.loads((killed / "status.json").read_text())["status"] == "running"
 

@@ -80,3 +80,10 @@ def test_continuous_scores_use_a_permutation_test():
 def test_lengths_must_match():
     with pytest.raises(ValueError, match="3 base items but 2"):
         paired_difference([1, 0, 1], [1, 0])
+
+
+def test_mcnemar_exact_holds_past_a_thousand_discordant_pairs():
+    from safetuned.eval.stats import mcnemar_exact
+
+    assert mcnemar_exact(600, 700) == pytest.approx(0.00602, abs=1e-4)  # 2.0**1300 overflows a float
+    assert mcnemar_exact(650, 650) == 1.0

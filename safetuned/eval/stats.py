@@ -62,7 +62,7 @@ def mcnemar_exact(b: int, c: int) -> float:
     if n == 0:
         return 1.0
     k = min(b, c)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2.0**n
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n  # exact integers: 2.0**n overflows past n = 1023
     return min(1.0, 2 * tail)
 
 

@@ -78,7 +78,10 @@ def load_job(sweep_dir: Path, job_dir: Path, ignore: Iterable[str] = ()) -> Job:
     if not isinstance(overrides, list):
         raise ConfigError(f"{overrides_file}: not a YAML list of key=value overrides")
     overrides = [str(o) for o in overrides]
-    job = Job(name, job_dir, overrides, parse_overrides(overrides, ignore), "unfinished")
+    values = parse_overrides(overrides, ignore)
+    if isinstance(values.get("source"), str):  # an attack's source job: its folder name, not the whole path
+        values["source"] = Path(values["source"]).name
+    job = Job(name, job_dir, overrides, values, "unfinished")
     status = _read_optional_json(job_dir / "status.json")
     if isinstance(status, dict) and status.get("status") == "failed":
         job.status, job.error = "failed", str(status.get("error") or "failed (no error message recorded)")
@@ -147,7 +150,8 @@ def collect_jobs(sweep_dir: str | Path) -> list[Job]:
         raise ConfigError(f"{sweep_dir} is one job's folder, not a sweep folder; pass the multirun/<date>/<time> "
                           "folder that holds the jobs")
     hydra_cfg = sweep_hydra_config(sweep_dir)
-    ignore = excluded_keys(hydra_cfg)
+    # An attack's source job names the folder its jobs are nested in, not their own names: it still tells them apart.
+    ignore = excluded_keys(hydra_cfg) - {"source"}
     jobs = [load_job(sweep_dir, d, ignore) for d in find_job_dirs(sweep_dir)]
     seen = {_identity(j.values) for j in jobs}
     for overrides in expected_jobs(hydra_cfg):

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from safetuned.eval.probes import base_suite
 from safetuned.eval.stats import paired_difference
 from safetuned.eval.suite_metrics import row_value
 from safetuned.utils.io import read_json, read_jsonl
 
 log = logging.getLogger(__name__)
 
-REFERENCE_KEY = "data.safety_n"
+REFERENCE_KEYS = ("attack.n", "data.safety_n")  # an attack sweep: the unattacked n=0; a tuning sweep: N=0
 # The rates compared per suite kind; the harmful-answer rate leads where a harm scorer ran.
 PAIRED_METRICS = {
     "harmful": ("harmful_rate", "compliance_rate", "refusal_rate", "off_task_rate"),
@@ -84,19 +85,20 @@ def compare_jobs(job_dir: Path, ref_dir: Path, job: str, reference: str) -> list
             if not ids or any(v is None for v in a + b):
                 continue
             out.append(Comparison(job, reference, suite, metric, paired_difference(a, b)))
-            if kind in ("harmful", "safe"):
-                pa, pb = pooled.setdefault(kind, {}).setdefault(metric, ([], []))
+            if kind in ("harmful", "safe"):  # pooled per kind, and per probe (all_harmful@prefill5)
+                pool = f"all_{kind}{suite[len(base_suite(suite)):]}"
+                pa, pb = pooled.setdefault(pool, {}).setdefault(metric, ([], []))
                 pa += a
                 pb += b
-    for kind, by_metric in pooled.items():
+    for pool, by_metric in pooled.items():
         for metric, (a, b) in by_metric.items():
-            out.append(Comparison(job, reference, f"all_{kind}", metric, paired_difference(a, b)))
+            out.append(Comparison(job, reference, pool, metric, paired_difference(a, b)))
     return out
 
 
 def reference_key(swept: Sequence[str], x_key: str | None) -> str | None:
-    """The swept key whose smallest value is the reference: N when N was swept, else the plots' x key."""
-    return REFERENCE_KEY if REFERENCE_KEY in swept else x_key
+    """The swept key whose smallest value is the reference: attack n or N when swept, else the plots' x key."""
+    return next((k for k in REFERENCE_KEYS if k in swept), x_key)
 
 
 def paired_comparisons(jobs: Sequence, swept: Sequence[str], x_key: str | None) -> list[Comparison]:
