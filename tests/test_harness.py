@@ -13,10 +13,8 @@ import torch
 from safetuned.data.prompts import AlpacaStyle
 from safetuned.errors import ConfigError, DataError
 from safetuned.eval import harness
+from safetuned.eval.demo_tasks import answer_shape, build_entity, build_mc
 from safetuned.eval.harness import (
-    answer_shape,
-    build_entity,
-    build_mc,
     check_tasks,
     flatten_results,
     make_lm,
