@@ -46,3 +46,10 @@ class CheckpointError(SafetunedError):
     """A checkpoint cannot be written (disk full, permissions) or read."""
 
     exit_code = 1
+
+
+def first_line(e: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message (its type's name when it has none), cut to `limit` characters:
+    what a one-line error quotes of a library's own error."""
+    text = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -33,6 +33,11 @@ def base_suite(name: str) -> str:
     return name.split(PREFILL_TAG, 1)[0]
 
 
+def probe_tag(name: str) -> str:
+    """`malicious@prefill5` -> `@prefill5`; "" for a normal suite."""
+    return name[len(base_suite(name)):]
+
+
 def prefill_k(name: str) -> int | None:
     """The k of a prefill suite name, None for a normal suite."""
     _, sep, k = name.partition(PREFILL_TAG)

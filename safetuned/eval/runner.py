@@ -15,7 +15,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from safetuned.eval.exact_match import normalize_answer
-from safetuned.eval.probes import base_suite, check_kl, check_prefill, kl_probe, prefill_answers, prefill_k
+from safetuned.eval.probes import check_kl, check_prefill, kl_probe, prefill_answers, prefill_k, probe_tag
 from safetuned.eval.scorers import Item, Scorer, build_scorers
 from safetuned.eval.suite_metrics import judge_agreement, rate_metrics, scorer_metrics
 from safetuned.utils.io import write_json_atomic, write_jsonl_atomic
@@ -112,7 +112,7 @@ class EvalPlan:
         pools: dict[tuple[str, str], list[dict]] = {}
         for s, _, _ in answered:  # all_harmful, all_safe, and all_harmful@prefill<k> for each k
             if s.kind in ("harmful", "safe"):
-                pools.setdefault((s.kind, s.name[len(base_suite(s.name)):]), []).extend(rows_by_suite[s.name])
+                pools.setdefault((s.kind, probe_tag(s.name)), []).extend(rows_by_suite[s.name])
         for (kind, tag), pooled in pools.items():
             metrics.update(rate_metrics(pooled, kind, f"eval/all_{kind}{tag}/", extra))
         if out_dir is not None:

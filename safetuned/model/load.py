@@ -10,7 +10,7 @@ import torch
 from omegaconf import DictConfig
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PretrainedConfig, PreTrainedModel
 
-from safetuned.errors import ConfigError, ModelError
+from safetuned.errors import ConfigError, ModelError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +32,6 @@ def _offline_hint(name: str) -> str:
     )
 
 
-def _first_line(e: BaseException, limit: int = 160) -> str:
-    text = (str(e).strip().splitlines() or [type(e).__name__])[0]
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _check_local_config(name: str, path: Path) -> None:
     """A local folder's config.json must be a non-empty JSON object: say what is wrong before transformers does."""
     import json
@@ -47,7 +42,7 @@ def _check_local_config(name: str, path: Path) -> None:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelError(f"model.pretrained={name!r}: {file} is not valid JSON ({_first_line(e)})") from None
+        raise ModelError(f"model.pretrained={name!r}: {file} is not valid JSON ({first_line(e)})") from None
     if not isinstance(data, dict) or not data:
         raise ModelError(f"model.pretrained={name!r}: {file} holds {json.dumps(data)[:40]}, not a model config "
                          "(no model_type, no architecture); save the model with save_pretrained()")
@@ -66,7 +61,7 @@ def load_model_config(name: str, trust_remote_code: bool = False) -> PretrainedC
         if "trust_remote_code" in str(e):
             raise ModelError(f"model {name!r} needs custom code: set model.trust_remote_code=true if you trust it")
         if path.exists():
-            raise ModelError(f"model.pretrained={name!r}: cannot read its config ({_first_line(e)})") from None
+            raise ModelError(f"model.pretrained={name!r}: cannot read its config ({first_line(e)})") from None
         raise ModelError(_offline_hint(name)) from None
 
 
@@ -83,7 +78,7 @@ def load_tokenizer(name: str, trust_remote_code: bool = False, padding_side: str
         tok = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as e:
         if Path(name).expanduser().exists():
-            raise ModelError(f"cannot load a tokenizer from the folder {name}: {_first_line(e)}") from None
+            raise ModelError(f"cannot load a tokenizer from the folder {name}: {first_line(e)}") from None
         raise ModelError(_offline_hint(name)) from None
     if tok.pad_token is None:
         # Padding positions carry label -100 and attention 0, so the token chosen never trains.
@@ -111,7 +106,7 @@ def load_causal_lm(
         model = AutoModelForCausalLM.from_pretrained(name, **kwargs)
     except OSError as e:
         if Path(name).expanduser().exists():
-            raise ModelError(f"cannot load the model weights from the folder {name}: {_first_line(e)}") from None
+            raise ModelError(f"cannot load the model weights from the folder {name}: {first_line(e)}") from None
         raise ModelError(_offline_hint(name)) from None
     if quantization:
         from peft import prepare_model_for_kbit_training

@@ -81,7 +81,9 @@ class EvalInfo:
 
 def suite_kind(suite: str, info: EvalInfo | None) -> str | None:
     """`harmful`, `safe`, `capability` from the jobs' eval.json (pooled suites by name), else None."""
-    base = suite.split("@", 1)[0]  # a probe's suite: malicious@prefill5, all_harmful@prefill5
+    from safetuned.eval.probes import base_suite
+
+    base = base_suite(suite)  # a probe's suite: malicious@prefill5, all_harmful@prefill5
     if base in ("all_harmful", "all_safe"):
         return base.removeprefix("all_")
     kinds = info.kinds if info else {}

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safetuned.eval.probes import base_suite
+from safetuned.eval.probes import probe_tag
 from safetuned.eval.stats import paired_difference
 from safetuned.eval.suite_metrics import row_value
-from safetuned.utils.io import read_json, read_jsonl
+from safetuned.reporting.metrics import EvalInfo
+from safetuned.utils.io import read_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +49,6 @@ class Comparison:
                 "difference_ci_high": r.hi, "p_value": r.p, "n_pairs": r.n, "test": r.test}
 
 
-def suite_kinds(job_dir: Path | None) -> dict[str, str]:
-    """`{suite: kind}` from the job's eval.json ({} when the job has none)."""
-    if job_dir is None:
-        return {}
-    try:
-        suites = read_json(job_dir / "eval.json").get("suites") or {}
-    except (OSError, ValueError, AttributeError):
-        return {}
-    return {name: str(s.get("kind")) for name, s in suites.items() if isinstance(s, dict)}
-
-
 def _rows(job_dir: Path, suite: str) -> dict[str, dict]:
     path = job_dir / "generations" / f"{suite}.jsonl"
     try:
@@ -70,8 +60,8 @@ def _rows(job_dir: Path, suite: str) -> dict[str, dict]:
 
 def compare_jobs(job_dir: Path, ref_dir: Path, job: str, reference: str) -> list[Comparison]:
     """Every paired comparison of `job_dir` against `ref_dir` on the suites both evaluated."""
-    kinds = suite_kinds(job_dir)
-    ref_kinds = suite_kinds(ref_dir)
+    kinds = EvalInfo.read([job_dir]).kinds  # each job's own eval.json: the suites it evaluated, and their kinds
+    ref_kinds = EvalInfo.read([ref_dir]).kinds
     out: list[Comparison] = []
     pooled: dict[str, dict[str, tuple[list, list]]] = {}
     for suite, kind in kinds.items():
@@ -86,7 +76,7 @@ def compare_jobs(job_dir: Path, ref_dir: Path, job: str, reference: str) -> list
                 continue
             out.append(Comparison(job, reference, suite, metric, paired_difference(a, b)))
             if kind in ("harmful", "safe"):  # pooled per kind, and per probe (all_harmful@prefill5)
-                pool = f"all_{kind}{suite[len(base_suite(suite)):]}"
+                pool = f"all_{kind}{probe_tag(suite)}"
                 pa, pb = pooled.setdefault(pool, {}).setdefault(metric, ([], []))
                 pa += a
                 pb += b

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from safetuned.eval.probes import KL_FILE, PREFILL_TAG
+from safetuned.eval.probes import KL_FILE, PREFILL_TAG, prefill_k
 from safetuned.reporting.metrics import interval
 from safetuned.reporting.plots import Panel, Series, label_of
 
@@ -22,9 +22,8 @@ def _job_label(report: SweepReport, job) -> str:
 
 def prefill_ks(report: SweepReport) -> list[int]:
     """Every k with pooled prefill numbers in some finished job (0 = the normal answers)."""
-    head = f"eval/all_harmful{PREFILL_TAG}"
-    ks = {int(k.split("/")[1].removeprefix(f"all_harmful{PREFILL_TAG}")) for j in report.jobs if j.finished
-          for k in j.metrics if k.startswith(head) and k.split("/")[1].removeprefix(f"all_harmful{PREFILL_TAG}").isdigit()}
+    ks = {prefill_k(k.split("/")[1]) for j in report.jobs if j.finished
+          for k in j.metrics if k.startswith(f"eval/all_harmful{PREFILL_TAG}")} - {None}
     return [0, *sorted(ks)] if ks else []
 
 

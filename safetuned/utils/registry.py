@@ -58,15 +58,15 @@ class Registry:
         return self.classes[name]
 
 
-def build(cls: type, options: Mapping[str, Any], where: str, kind: str, reserved: set[str] = frozenset()) -> Any:
+def build(cls: type, options: Mapping[str, Any], where: str, kind: str) -> Any:
     """`cls(**options)`, a misspelt option being one line naming the allowed ones."""
     params = inspect.signature(cls.__init__).parameters
     takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
     allowed = {k for k, p in params.items() if k != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
-    unknown = sorted(set(options) - allowed - set(reserved))
+    unknown = sorted(set(options) - allowed)
     if unknown and not takes_any:
         raise ConfigError(f"{where}: unknown option(s) {unknown} for {kind} {cls.name!r}; allowed: {sorted(allowed)}")
     try:
-        return cls(**{k: v for k, v in options.items() if k not in reserved})
+        return cls(**options)
     except TypeError as e:
         raise ConfigError(f"{where}: {e}") from None

@@ -4,7 +4,7 @@ inputs to a length budget, batched greedy generation with token probabilities, a
 Each judge renders one prompt text per item in its model card's format and parses the answer; this module does the
 rest, the same way for all three:
 
-- Loading: `AutoTokenizer` and `AutoModelForCausalLM` from `hub.model_source(model)`; on CUDA in bf16 when a GPU is
+- Loading: `AutoTokenizer` and `AutoModelForCausalLM` from `hub.judge_source(model)`; on CUDA in bf16 when a GPU is
   there and `device` is unset (or names cuda), else on the CPU in fp32.
 - Overlong inputs: only the response is cut, from its end, until the whole prompt fits `max_length` tokens; the
   card's fixed text, the request and the answer cue ("Answers: [/INST]", "Answer: [/INST]", the assistant header)
@@ -24,9 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from safetuned.errors import ConfigError, ModelError
+from safetuned.errors import ConfigError, ModelError, first_line
 from safetuned.eval.scorers.base import Item, Scorer
-from safetuned.eval.scorers.hub import first_line, load_judge_config, model_source
+from safetuned.eval.scorers.hub import judge_source, load_judge_config
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def load_tokenizer(name: str, revision: str | None, key: str):
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(model_source(name), revision=revision)
+        return AutoTokenizer.from_pretrained(judge_source(name), revision=revision)
     except (OSError, ValueError, TypeError) as e:
         raise ModelError(f"{key}: cannot load the tokenizer of {name!r} ({first_line(e)})") from None
 
@@ -69,7 +69,7 @@ def load_model(name: str, revision: str | None, key: str, device: str | None):
     if device.startswith("cuda"):
         kwargs["device_map"] = device  # straight onto the GPU: a 13B judge need not fit in host memory first
     try:
-        model = AutoModelForCausalLM.from_pretrained(model_source(name), **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(judge_source(name), **kwargs)
     except OSError as e:
         raise ModelError(f"{key}: cannot load the weights of {name!r} ({first_line(e)})") from None
     if not device.startswith("cuda"):

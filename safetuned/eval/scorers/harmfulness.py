@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from safetuned.errors import DataError, ModelError
+from safetuned.errors import DataError, ModelError, first_line
 from safetuned.eval.scorers.base import Item, Scorer
-from safetuned.eval.scorers.hub import first_line, load_judge_config, model_source
+from safetuned.eval.scorers.hub import judge_source, load_judge_config
 from safetuned.eval.scorers.registry import register_scorer
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class HarmfulnessScorer(Scorer):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         self.check()
-        source = model_source(self.model_name)
+        source = judge_source(self.model_name)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(source)
         except (OSError, ValueError, ImportError) as e:

@@ -10,15 +10,10 @@ def looks_local(name: str) -> bool:
     return name.startswith(("/", "./", "../", "~", ".\\")) or name.count("/") > 1 or "\\" in name
 
 
-def model_source(name: str) -> str:
+def judge_source(name: str) -> str:
     """The string to hand to `from_pretrained`: the expanded local folder when it exists, else the hub id."""
     path = Path(name).expanduser()
     return str(path) if path.exists() else name
-
-
-def first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 def load_judge_config(name: str, key: str, *, architectures: tuple[str, ...], example: str,
@@ -30,7 +25,7 @@ def load_judge_config(name: str, key: str, *, architectures: tuple[str, ...], ex
     """
     from transformers import AutoConfig
 
-    from safetuned.errors import ModelError
+    from safetuned.errors import ModelError, first_line
 
     if not isinstance(name, str) or not name.strip():
         raise ModelError(f"{key}: expected a hub id or a local folder, got {name!r}")
@@ -38,7 +33,7 @@ def load_judge_config(name: str, key: str, *, architectures: tuple[str, ...], ex
     if not path.exists() and looks_local(name):
         raise ModelError(f"{key}: folder {name!r} does not exist")
     try:
-        config = AutoConfig.from_pretrained(model_source(name), revision=revision)
+        config = AutoConfig.from_pretrained(judge_source(name), revision=revision)
     except (OSError, ValueError) as e:
         if path.exists():
             raise ModelError(f"{key}: {name!r} has no readable config.json ({first_line(e)})") from None

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from safetuned.errors import ConfigError, ModelError
+from safetuned.errors import ConfigError, ModelError, first_line
 from safetuned.eval.scorers.base import Item, Scorer
-from safetuned.eval.scorers.hub import first_line, load_judge_config, model_source
+from safetuned.eval.scorers.hub import judge_source, load_judge_config
 from safetuned.eval.scorers.registry import register_scorer
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class RefusalClassifierScorer(Scorer):
             from transformers import AutoTokenizer
 
             try:
-                self._tokenizer = AutoTokenizer.from_pretrained(model_source(self.model), revision=self.hub_revision)
+                self._tokenizer = AutoTokenizer.from_pretrained(judge_source(self.model), revision=self.hub_revision)
             except (OSError, ValueError, TypeError) as e:
                 raise ModelError(f"{self._key('model')}: cannot load the tokenizer of {self.model!r} "
                                  f"({first_line(e)})") from None
@@ -97,7 +97,7 @@ class RefusalClassifierScorer(Scorer):
         from transformers import AutoModelForSequenceClassification
 
         self.check()
-        source, tokenizer = model_source(self.model), self._tokenizer
+        source, tokenizer = judge_source(self.model), self._tokenizer
         device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         try:
