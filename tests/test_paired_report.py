@@ -122,3 +122,31 @@ def test_an_attack_sweep_compares_each_job_with_the_unattacked_job_of_its_source
                                                                                          "data.safety_n=500"}
     pairs = {(c.job, c.reference) for c in report.paired if c.suite == "malicious" and c.metric == "compliance_rate"}
     assert pairs == {("data.safety_n=0/n=10", "data.safety_n=0/n=0"), ("data.safety_n=500/n=10", "data.safety_n=500/n=0")}
+
+
+def test_helpfulness_is_a_win_rate_against_the_reference_jobs_answers(tmp_path):
+    from safetuned.reporting.paired import compare_jobs
+
+    def job(name: str, answers: list[str]) -> Path:
+        d = tmp_path / name
+        (d / "generations").mkdir(parents=True)
+        rows = [{"id": f"b-{i}", "instruction": f"Add {i} and 1.", "input": "", "response": a,
+                 "reference": str(i + 1), "outcome": "compliance", "correct": a == str(i + 1)}
+                for i, a in enumerate(answers)]
+        (d / "generations" / "benign.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        (d / "eval.json").write_text(json.dumps({"suites": {"benign": {"kind": "capability"}}}))
+        return d
+
+    gold = [str(i + 1) for i in range(10)]
+    ref = job("n0", gold[:8] + ["x", "x"])                      # 8 of 10 right
+    tuned = job("n500", ["x"] * 3 + gold[3:9] + ["x"])          # 6 right: 3 losses, 1 win (item 8), 6 ties
+    rows = {c.metric: c.row() for c in compare_jobs(tuned, ref, "n500", "n0")}
+    win = rows["win_rate"]
+    assert win["value"] == pytest.approx(0.5 + (1 - 3) / 20) and win["reference_value"] == 0.5
+    assert win["test"] == "sign_flip_permutation" and win["n_pairs"] == 10
+    assert win["difference"] == pytest.approx((rows["exact_match"]["difference"]) / 2)  # correctness judge
+    no_gold = job("nogold", gold)
+    path = no_gold / "generations" / "benign.jsonl"
+    path.write_text("".join(json.dumps({**json.loads(line), "reference": None}) + "\n"
+                            for line in path.read_text().splitlines()))
+    assert "win_rate" not in {c.metric for c in compare_jobs(no_gold, ref, "nogold", "n0")}

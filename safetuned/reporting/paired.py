@@ -4,6 +4,12 @@ Each job's `generations/<suite>.jsonl` rows are joined with the reference job's 
 headline rate is compared prompt by prompt (`safetuned.eval.stats.paired_difference`): exact McNemar for 0/1
 outcomes with Newcombe's interval, a permutation test for scores. Suites are pooled per kind (all_harmful,
 all_safe) by (suite, id). Prompts are treated as independent; template-built suites make the intervals too narrow.
+
+Helpfulness against the reference job (AlpacaEval compares with a reference model's answers, not gold answers): on
+capability suites with gold answers, each job's answer is judged against the reference job's answer to the same
+prompt by the reference judge (the correct answer wins, both or neither correct is a tie), in both orders; the
+`win_rate` row's reference value is 0.5 (a tie with the reference job), tested by sign-flip permutation. The
+reference job itself reports no win rate.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from safetuned.eval.helpfulness import evaluate_helpfulness
+from safetuned.eval.judges import make_judge
 from safetuned.eval.probes import probe_tag
 from safetuned.eval.stats import paired_difference
 from safetuned.eval.suite_metrics import row_value
@@ -80,10 +88,28 @@ def compare_jobs(job_dir: Path, ref_dir: Path, job: str, reference: str) -> list
                 pa, pb = pooled.setdefault(pool, {}).setdefault(metric, ([], []))
                 pa += a
                 pb += b
+        if kind == "capability" and ids:
+            win = win_rate_against(mine, theirs, ids)
+            if win is not None:
+                out.append(Comparison(job, reference, suite, "win_rate", win))
     for pool, by_metric in pooled.items():
         for metric, (a, b) in by_metric.items():
             out.append(Comparison(job, reference, pool, metric, paired_difference(a, b)))
     return out
+
+
+def win_rate_against(mine: dict[str, dict], theirs: dict[str, dict], ids: Sequence[str]) -> Any | None:
+    """The job's helpfulness win rate against the reference job's answers (gold-answer judge, both orders), as a
+    paired difference from 0.5; None when the suite has no gold answers."""
+    ids = [i for i in ids if mine[i].get("reference") is not None]
+    if not ids:
+        return None
+    result = evaluate_helpfulness(
+        [mine[i].get("instruction") or "" for i in ids], [mine[i].get("response") for i in ids],
+        [theirs[i].get("response") or "" for i in ids], make_judge({"name": "reference"}),
+        inputs=[mine[i].get("input") for i in ids], gold=[mine[i]["reference"] for i in ids], progress=False)
+    scores = [r["score"] for r in result.records if r["score"] is not None]
+    return paired_difference([0.5] * len(scores), scores)
 
 
 def reference_key(swept: Sequence[str], x_key: str | None) -> str | None:
