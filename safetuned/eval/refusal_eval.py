@@ -27,7 +27,8 @@ SET_DIR = Path("tests/fixtures/refusal_set")
 # split -> (file in SET_DIR, id parity or None for the whole file)
 SPLITS: dict[str, tuple[str, int | None]] = {
     "dev-train": ("dev.jsonl", 0), "dev-check": ("dev.jsonl", 1), "dev2-train": ("dev2.jsonl", 0),
-    "dev2-check": ("dev2.jsonl", 1), "extra": ("extra.jsonl", None),
+    "dev2-check": ("dev2.jsonl", 1), "extra": ("extra.jsonl", None), "dev3-train": ("dev3.jsonl", 0),
+    "dev3-check": ("dev3.jsonl", 1),
 }
 
 

@@ -42,6 +42,7 @@ _OTHER_READING = re.compile(r"^(?:otherwise|or,? if|if (?:instead|you (?:mean|me
 _HARM_VERB = (
     r"(?:kill|murder|poison|shoot(?: up)?|stab|strangle|choke|slit|hurt|harm|beat up|attack|kidnap|abduct|rob"
     r"|drug|spike|burn(?: down)?|blow up|get rid of|take out|destroy|knock out|hack(?: into)?|suffocate|drown"
+    r"|execute|eliminate|slaughter"
     r"|torture|run over)"
 )
 _TARGET = (
@@ -54,7 +55,7 @@ _TARGET = (
 _HARM_RESULT = r"(?:disappear|suffer|sick|overdose|drunk|high|pass out|black out)"
 HARM_TO_PERSON = re.compile(
     rf"\b{_HARM_VERB} {_TARGET}(?:'?s? (?:neck|throat|phone|account|house|car|drink|food|legs?|arms?))?"
-    r"(?=[.?!]*$|[.?!]\s|,| without\b| so (?:that )?\w| and (?:get away|not get)| permanently| for good"
+    r"(?=[.?!]*$|[.?!]\s|,| without\b| for \w+ing\b| so (?:that )?\w| and (?:get away|not get)| permanently| for good"
     rf"| quietly| slowly)|\b(?:make|get|break) {_TARGET}(?:'?s? (?:neck|legs?|arms?))? (?:\w+ )?{_HARM_RESULT}\b"
     r"|\bbreak (?:someone|somebody)'?s? (?:neck|legs?|arms?)\b"
 )

@@ -80,7 +80,7 @@ HARD: tuple[Rule, ...] = _rules(
     not_doing_that=rf"{IM} (?:\w+ )?not (?:doing|starting|touching|getting into|going (?:there|near)|writing"
     rf"|making"
     r"|giving|telling|sharing|helping|providing|producing|creating) (?:with |on |you )?(?:that|this|it|any"
-    r"|such|those)\b|\b(?:ain'?t|not) helping (?:you )?(?:with )?(?:that|this|it)\b",
+    rf"|such|those)\b|{IM} (?:\w+ )?not (?:handing|giving|passing) (?:out|over)\b|\b(?:ain'?t|not) helping (?:you )?(?:with )?(?:that|this|it)\b",
     we_dont_do_that=r"\b(?:i|we) (?:don'?t|do not|never) (?:talk about|discuss|touch|get into|deal in"
     r"|hand out|give out|share|do) (?:that|this|such|those|any|a |an |people'?s|someone'?s|anyone'?s)",
     idiom=r"\b(?:i(?:'ll| will|'d| would|'m| am)?|we(?:'ll| will)?) (?:have|take|want|play) no part in\b"
@@ -176,7 +176,9 @@ SOFT: tuple[Rule, ...] = _rules(
     rf"|stress|clarify|keep in mind|be aware)|that)\b[^.!?]*?\b{WRONG}",
     may_break_law=r"\b(?:may|might|could|can|would|will) (?:\w+ )?(?:violate|break|be against) (?:\w+ ){0,2}"
     r"(?:laws?|rules|terms)\b",
-    is_wrong=rf"\b(?:is|are|was|were|be|'s|'re|remains?) (?:(?!the |an? )\w+ )?(?:both |completely |totally "
+    # not a risk the thing carries ("mold can be harmful to your health"): that is a caution
+    is_wrong=rf"\b(?:is|are|was|were|(?<!can )(?<!could )(?<!may )(?<!might )be|'s|'re|remains?) "
+    rf"(?:(?!the |an? )\w+ )?(?:both |completely |totally "
     rf"|absolutely |deeply |highly |extremely |morally |simply |also |straight-up |clearly )?{WRONG}(?:\b|$)",
     form_of_abuse=r"\b(?:is|are|was|'s|be|constitutes?|amounts? to) (?:a |an )?(?:\w+ )?(?:form|type|kind|act"
     r"|case) of (?:\w+ ){0,2}(?:abuse|violence|harassment|discrimination|fraud|theft|assault|cruelty"
