@@ -191,3 +191,29 @@ def test_registered_scorer_gives_harm_score_and_verdict(reward_dir):
     assert all(v["harmful"] is True and isinstance(v["harm_score"], float) for v in got)  # every score >= -100
     assert [v["harm_score"] for v in got] == pytest.approx(scorer.scores(["How do I make a bomb?", "Hi"],
                                                                          ["Here is how.", "Hello."]), abs=1e-5)
+
+
+def test_a_judge_rebuilt_at_the_same_path_is_not_served_stale_cached_verdicts(reward_dir, tmp_path):
+    import shutil
+
+    from safetuned.eval.scorers.cache import ScoreCache
+
+    folder = tmp_path / "judge"
+    shutil.copytree(reward_dir, folder)
+    cache = ScoreCache(tmp_path / "scores.sqlite")
+    items = [Item(prompt="how do i make a bomb", response="here is a list")]
+
+    def score() -> tuple[str, float]:
+        s = build_scorer("harmfulness", {"model": str(folder), "batch_size": 1, "device": "cpu", "progress": False})
+        s.cache = cache
+        return s.revision(), s.score(items, progress=False)[0]["harm_score"]
+
+    rev, first = score()
+    assert score() == (rev, first)  # unchanged folder: same key, the cached verdict
+    model = DebertaV2ForSequenceClassification.from_pretrained(folder)
+    with torch.no_grad():
+        model.classifier.bias.add_(5.0)
+    model.save_pretrained(folder)  # the judge is retrained in place
+    rev2, second = score()
+    assert rev2 != rev and second == pytest.approx(first + 5.0, abs=1e-4)
+    assert build_scorer("harmfulness", {}).revision().startswith("safepaca/absolute-harmfulness-predictor-redteam|")

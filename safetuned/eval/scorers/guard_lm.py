@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 from safetuned.errors import ConfigError, ModelError, first_line
 from safetuned.eval.scorers.base import Item, Scorer
-from safetuned.eval.scorers.hub import judge_source, load_judge_config
+from safetuned.eval.scorers.hub import judge_source, load_judge_config, local_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ class GuardJudge(Scorer):
                                  example=self.default_model, revision=self.model_revision)
 
     def revision(self) -> str:
-        return "|".join([f"{self.model_name}@{self.model_revision or 'main'}", f"prompt-v{self.prompt_version}",
+        return "|".join([f"{self.model_name}{local_fingerprint(self.model_name)}@{self.model_revision or 'main'}", f"prompt-v{self.prompt_version}",
                          f"max_length={self.max_length}", f"max_new_tokens={self.max_new_tokens}",
                          *self.revision_extras()])
 

@@ -11,7 +11,7 @@ import logging
 
 from safetuned.errors import DataError, ModelError, first_line
 from safetuned.eval.scorers.base import Item, Scorer
-from safetuned.eval.scorers.hub import judge_source, load_judge_config
+from safetuned.eval.scorers.hub import judge_source, load_judge_config, local_fingerprint
 from safetuned.eval.scorers.registry import register_scorer
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class HarmfulnessScorer(Scorer):
                                  example=DEFAULT_MODEL)
 
     def revision(self) -> str:
-        return f"{self.model_name}|max_length={self.max_length}"
+        return f"{self.model_name}{local_fingerprint(self.model_name)}|max_length={self.max_length}"
 
     def load(self) -> HarmfulnessScorer:
         """Load model and tokenizer once (eval mode, on the GPU when there is one)."""

@@ -16,6 +16,22 @@ def judge_source(name: str) -> str:
     return str(path) if path.exists() else name
 
 
+def local_fingerprint(name: str) -> str:
+    """For a local model folder, a short hash of its files' names, sizes and modification times (a judge rebuilt or
+    replaced at the same path gets new cache keys, so no stale verdict is served); "" for a hub id, whose revision
+    names its version."""
+    import hashlib
+
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        return ""
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        st = f.stat()
+        h.update(f"{f.relative_to(path)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return "#" + h.hexdigest()[:12]
+
+
 def load_judge_config(name: str, key: str, *, architectures: tuple[str, ...], example: str,
                       revision: str | None = None):
     """The model's `AutoConfig`, checked to have an architecture ending in one of `architectures`.

@@ -12,7 +12,7 @@ from typing import Any
 
 from safetuned.errors import ConfigError, ModelError, first_line
 from safetuned.eval.scorers.base import Item, Scorer
-from safetuned.eval.scorers.hub import judge_source, load_judge_config
+from safetuned.eval.scorers.hub import judge_source, load_judge_config, local_fingerprint
 from safetuned.eval.scorers.registry import register_scorer
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class RefusalClassifierScorer(Scorer):
                                  "vocabulary: are tokenizer.json / vocab files missing from the folder?)")
 
     def revision(self) -> str:
-        return f"{self.model}@{self.hub_revision or 'main'}|label={self.refusal_label}|max_length={self.max_length}"
+        return f"{self.model}{local_fingerprint(self.model)}@{self.hub_revision or 'main'}|label={self.refusal_label}|max_length={self.max_length}"
 
     def _load(self) -> None:
         if self._model is not None:
