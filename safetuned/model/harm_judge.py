@@ -15,7 +15,7 @@ from pathlib import Path
 
 from safetuned.errors import DataError
 
-JUDGE_VERSION = 1  # bump on any change to the pairs, the model or its training: cached judges are rebuilt
+JUDGE_VERSION = 2  # bump on any change to the pairs, the model or its training: cached judges are rebuilt
 HARMFUL_SCORE, HARMLESS_SCORE = 4.0, 0.0
 SETTINGS = {"vocab_size": 1024, "hidden_size": 64, "num_layers": 2, "num_heads": 4, "intermediate_size": 192,
             "epochs": 4, "batch_size": 32, "lr": 3e-3, "max_length": 96}
