@@ -259,6 +259,33 @@ def test_not_started_jobs_listed_and_run_controls_ignored(tmp_path):
     assert [r["status"] for r in report.rows].count("completed") == 5
 
 
+def test_an_attack_sweep_lists_no_phantom_jobs_for_its_expanded_sources(tmp_path):
+    """The attack expands source=<sweep> to the sources' full paths in multirun.yaml; the jobs' rows name a source
+    by its folder, and the sweep's planned jobs must match them the same way (not reappear as "not started")."""
+    sweep = tmp_path / "attack"
+    sweep.mkdir()
+    sources = [f"multirun/2026-01-02/03-04-05/data.safety_n={n}" for n in (0, 500)]
+    task = ["source=" + ",".join(f"'{s}'" for s in sources), "attack.kind=harmful", "attack.n=0,10"]
+    (sweep / "multirun.yaml").write_text(yaml.safe_dump(
+        {"hydra": {"sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+                               "params": None}, "overrides": {"task": task}}}))
+    for src in sources:
+        for n in (0, 10):
+            job = sweep / Path(src).name / f"kind=harmful,n={n}"
+            (job / ".hydra").mkdir(parents=True)
+            (job / ".hydra" / "overrides.yaml").write_text(
+                yaml.safe_dump([f"source='{src}'", "attack.kind=harmful", f"attack.n={n}"]))
+            (job / "status.json").write_text(json.dumps({"status": "completed"}))
+            (job / "metrics.json").write_text(json.dumps({"eval/all_harmful/harmful_rate": 0.5}))
+    report = summarize_sweep(sweep, write=False)
+    assert len(report.rows) == 4 and {r["status"] for r in report.rows} == {"completed"}
+    assert {r["source"] for r in report.rows} == {"data.safety_n=0", "data.safety_n=500"}
+    shutil.rmtree(sweep / "data.safety_n=500" / "kind=harmful,n=10")
+    rows = summarize_sweep(sweep, write=False).rows
+    assert [(r["source"], r["attack.n"], r["status"]) for r in rows if r["status"] != "completed"] == [
+        ("data.safety_n=500", 10, "not started")]
+
+
 def test_no_jobs_and_bad_key_are_one_line_errors(tmp_path, capsys):
     empty = tmp_path / "multirun" / "2026-01-01" / "00-00-00"
     empty.mkdir(parents=True)

@@ -64,6 +64,8 @@ def parse_overrides(overrides: Iterable[str], ignore: Iterable[str] = ()) -> dic
             continue
         value = o.value()
         values[o.key_or_group] = value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
+    if isinstance(values.get("source"), str):  # an attack's source job: its folder name, not the whole path
+        values["source"] = Path(values["source"]).name
     return values
 
 
@@ -79,8 +81,6 @@ def load_job(sweep_dir: Path, job_dir: Path, ignore: Iterable[str] = ()) -> Job:
         raise ConfigError(f"{overrides_file}: not a YAML list of key=value overrides")
     overrides = [str(o) for o in overrides]
     values = parse_overrides(overrides, ignore)
-    if isinstance(values.get("source"), str):  # an attack's source job: its folder name, not the whole path
-        values["source"] = Path(values["source"]).name
     job = Job(name, job_dir, overrides, values, "unfinished")
     status = _read_optional_json(job_dir / "status.json")
     if isinstance(status, dict) and status.get("status") == "failed":
