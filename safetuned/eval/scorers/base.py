@@ -91,12 +91,13 @@ class Scorer:
         cache = getattr(self, "cache", None)
         if cache is None:
             return self._score(list(items), progress=progress)
-        keys = [cache.key(self.label or self.name, self.revision(), it) for it in items]
+        revision = self.revision()  # once: a local judge's revision reads its folder
+        keys = [cache.key(self.label or self.name, revision, it) for it in items]
         found = cache.get_many(keys)
         todo = [i for i, k in enumerate(keys) if k not in found]
         if todo:
             new = self._score([items[i] for i in todo], progress=progress)
-            cache.put_many({keys[i]: v for i, v in zip(todo, new)}, self.label or self.name, self.revision())
+            cache.put_many({keys[i]: v for i, v in zip(todo, new)}, self.label or self.name, revision)
             found.update({keys[i]: v for i, v in zip(todo, new)})
         return [found[k] for k in keys]
 
