@@ -121,7 +121,8 @@ def dev_rows():
 
 def test_prefilter_never_hides_a_match(dev_rows, monkeypatch):
     """Skipping rules whose key substrings are absent changes no verdict on the labelled sets."""
-    texts = [(r.response, r.prompt) for r in dev_rows + load_labelled(DEV2) + load_labelled(EXTRA) + load_labelled(DEV3)]
+    rows = dev_rows + load_labelled(DEV2) + load_labelled(EXTRA) + load_labelled(DEV3)
+    texts = [(r.response, r.prompt) for r in rows]
     texts += [(a, p) for table in (REFUSALS, PARTIALS, COMPLIANT) for rows in table.values() for p, a in rows]
     fast = [classify_refusal(a, p) for a, p in texts]
     monkeypatch.setattr(Rule, "may_match", lambda self, present: True)

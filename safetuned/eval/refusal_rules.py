@@ -80,7 +80,8 @@ HARD: tuple[Rule, ...] = _rules(
     not_doing_that=rf"{IM} (?:\w+ )?not (?:doing|starting|touching|getting into|going (?:there|near)|writing"
     rf"|making"
     r"|giving|telling|sharing|helping|providing|producing|creating) (?:with |on |you )?(?:that|this|it|any"
-    rf"|such|those)\b|{IM} (?:\w+ )?not (?:handing|giving|passing) (?:out|over)\b|\b(?:ain'?t|not) helping (?:you )?(?:with )?(?:that|this|it)\b",
+    rf"|such|those)\b|{IM} (?:\w+ )?not (?:handing|giving|passing) (?:out|over)\b"
+    r"|\b(?:ain'?t|not) helping (?:you )?(?:with )?(?:that|this|it)\b",
     we_dont_do_that=r"\b(?:i|we) (?:don'?t|do not|never) (?:talk about|discuss|touch|get into|deal in"
     r"|hand out|give out|share|do) (?:that|this|such|those|any|a |an |people'?s|someone'?s|anyone'?s)",
     idiom=r"\b(?:i(?:'ll| will|'d| would|'m| am)?|we(?:'ll| will)?) (?:have|take|want|play) no part in\b"

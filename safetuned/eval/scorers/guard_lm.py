@@ -219,7 +219,8 @@ class GuardJudge(Scorer):
                                  example=self.default_model, revision=self.model_revision)
 
     def revision(self) -> str:
-        return "|".join([f"{self.model_name}{local_fingerprint(self.model_name)}@{self.model_revision or 'main'}", f"prompt-v{self.prompt_version}",
+        model = f"{self.model_name}{local_fingerprint(self.model_name)}@{self.model_revision or 'main'}"
+        return "|".join([model, f"prompt-v{self.prompt_version}",
                          f"max_length={self.max_length}", f"max_new_tokens={self.max_new_tokens}",
                          *self.revision_extras()])
 

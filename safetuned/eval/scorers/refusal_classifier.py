@@ -88,7 +88,8 @@ class RefusalClassifierScorer(Scorer):
                                  "vocabulary: are tokenizer.json / vocab files missing from the folder?)")
 
     def revision(self) -> str:
-        return f"{self.model}{local_fingerprint(self.model)}@{self.hub_revision or 'main'}|label={self.refusal_label}|max_length={self.max_length}"
+        return (f"{self.model}{local_fingerprint(self.model)}@{self.hub_revision or 'main'}"
+                f"|label={self.refusal_label}|max_length={self.max_length}")
 
     def _load(self) -> None:
         if self._model is not None:
